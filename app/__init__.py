@@ -1,0 +1,1 @@
+"""DataApp: real-time sales intelligence for retail chains."""

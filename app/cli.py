@@ -1,0 +1,291 @@
+"""The ``dataapp`` command: thin wrappers that parse arguments and call the library."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.settings import DEFAULT_KAFKA_PORT, Settings, load_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.handler(args, load_settings()))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dataapp", description="DataApp: real-time sales intelligence for retail chains."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    commands = parser.add_subparsers(metavar="COMMAND")
+
+    kafka = commands.add_parser("kafka", help="run the local single-node Kafka broker")
+    kafka_commands = kafka.add_subparsers(metavar="ACTION", required=True)
+    up = kafka_commands.add_parser("up", help="start the broker (idempotent)")
+    up.add_argument("--port", type=int, default=DEFAULT_KAFKA_PORT)
+    up.add_argument("--data-dir", type=Path, help="default: $DATAAPP_DATA_DIR/kafka")
+    up.set_defaults(handler=_kafka_up)
+    down = kafka_commands.add_parser("down", help="stop the broker this data dir started")
+    down.add_argument("--data-dir", type=Path)
+    down.set_defaults(handler=_kafka_down)
+    status = kafka_commands.add_parser("status", help="is the broker running, and where")
+    status.add_argument("--data-dir", type=Path)
+    status.set_defaults(handler=_kafka_status)
+
+    topics = commands.add_parser("topics", help="create DataApp's topics where missing")
+    topics.set_defaults(handler=_topics)
+
+    ingest = commands.add_parser(
+        "ingest", help="validate sales files (CSV, JSON Lines, JSON) and publish them to Kafka"
+    )
+    ingest.add_argument("paths", nargs="+", metavar="PATH", help="files, folders, or - (stdin)")
+    ingest.add_argument(
+        "--mapping", default=None, help="mapping YAML, or a shipped one by name (online-retail)"
+    )
+    ingest.add_argument("--json", action="store_true", help="end with a JSON summary line")
+    ingest.add_argument(
+        "--dry-run", action="store_true", help="validate and count, publish nothing"
+    )
+    ingest.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ingest.set_defaults(handler=_ingest)
+
+    generate = commands.add_parser("generate", help="synthetic sales of a Brazilian chain")
+    generate.add_argument("--seed", type=int, default=7)
+    generate.add_argument("--stores", type=int, default=8)
+    generate.add_argument("--out", type=Path, help="write files to this folder")
+    generate.add_argument("--days", type=int, default=7, help="with --out: days of history")
+    generate.add_argument("--start", help="with --out: first day, YYYY-MM-DD (default: --days ago)")
+    generate.add_argument("--orders-per-day", type=int, default=4000)
+    generate.add_argument(
+        "--rate", type=float, help="stream live orders to Kafka at this many orders per second"
+    )
+    generate.add_argument("--duration", type=float, help="with --rate: stop after N seconds")
+    generate.set_defaults(handler=_generate)
+
+    run = commands.add_parser("run", help="broker + topics + reference data + live generator")
+    run.add_argument("--port", type=int, default=DEFAULT_KAFKA_PORT)
+    run.add_argument("--rate", type=float, default=20.0, help="orders per second")
+    run.add_argument("--seed", type=int, default=7)
+    run.set_defaults(handler=_run)
+    return parser
+
+
+# --- kafka ---------------------------------------------------------------------------------
+
+
+def _kafka_data_dir(args: argparse.Namespace, settings: Settings) -> Path:
+    return (args.data_dir or settings.kafka_data_dir).resolve()
+
+
+def _kafka_up(args: argparse.Namespace, settings: Settings) -> int:
+    from app.kafka.launcher import LauncherError, broker_up, resolve_external
+
+    try:
+        if settings.kafka_bootstrap:
+            status = resolve_external(settings.kafka_bootstrap)
+        else:
+            status = broker_up(_kafka_data_dir(args, settings), settings.cache_dir, args.port)
+    except LauncherError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(status.message)
+    return EXIT_OK if status.running else EXIT_FAILED
+
+
+def _kafka_down(args: argparse.Namespace, settings: Settings) -> int:
+    from app.kafka.launcher import broker_down
+
+    if settings.kafka_bootstrap:
+        print(f"DATAAPP_KAFKA_BOOTSTRAP={settings.kafka_bootstrap}: not ours to stop")
+        return EXIT_OK
+    print(broker_down(_kafka_data_dir(args, settings)).message)
+    return EXIT_OK
+
+
+def _kafka_status(args: argparse.Namespace, settings: Settings) -> int:
+    from app.kafka.launcher import broker_status, resolve_external
+
+    if settings.kafka_bootstrap:
+        status = resolve_external(settings.kafka_bootstrap)
+    else:
+        status = broker_status(_kafka_data_dir(args, settings))
+    print(status.message)
+    return EXIT_OK if status.running else EXIT_FAILED
+
+
+def bootstrap_of(settings: Settings) -> str:
+    """The broker every command talks to: the configured one, else the launcher's."""
+    if settings.kafka_bootstrap:
+        return settings.kafka_bootstrap
+    from app.kafka.launcher import broker_status
+
+    status = broker_status(settings.kafka_data_dir)
+    if not status.running or not status.bootstrap:
+        raise SystemExit(
+            "error: no Kafka broker: run 'dataapp kafka up' (or make run), "
+            "or set DATAAPP_KAFKA_BOOTSTRAP=host:port"
+        )
+    return status.bootstrap
+
+
+def _topics(args: argparse.Namespace, settings: Settings) -> int:
+    from app.kafka.admin import ensure_topics
+
+    created = asyncio.run(ensure_topics(bootstrap_of(settings)))
+    print(f"created: {', '.join(created)}" if created else "all topics exist")
+    return EXIT_OK
+
+
+# --- ingest --------------------------------------------------------------------------------
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from app.ingest.mapping import MappingError, load_mapping
+    from app.ingest.readers import SourceNotFound, expand_paths
+
+    try:
+        mapping = load_mapping(args.mapping)
+        sources = expand_paths(args.paths)
+    except (MappingError, SourceNotFound) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    bootstrap = None if args.dry_run else bootstrap_of(settings)
+    return asyncio.run(_ingest_async(args, settings, mapping, sources, bootstrap))
+
+
+async def _ingest_async(args, settings, mapping, sources, bootstrap) -> int:  # type: ignore[no-untyped-def]
+    from app.ingest.kafka_sink import BrokerUnavailableError, KafkaSalesSink
+    from app.ingest.ledger import LedgerBusyError
+    from app.ingest.memory import MemorySink
+    from app.ingest.pipeline import IngestPipeline
+    from app.ingest.progress import ByteProgress
+
+    total = sum(source.size or 0 for source in sources)
+    with ByteProgress(total, disabled=args.no_progress) as progress:
+        sink = MemorySink() if bootstrap is None else KafkaSalesSink(bootstrap, settings.ingest_dir)
+        pipeline = IngestPipeline(mapping, sink, settings.pseudonym_key(), on_bytes=progress.add)
+        problems = pipeline.preflight(sources)
+        if problems:
+            for problem in problems:
+                print(f"error: {problem}", file=sys.stderr)
+            print("nothing was sent: fix the files or the mapping and run again", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            if isinstance(sink, KafkaSalesSink):
+                await sink.start()
+            summary = await pipeline.ingest(sources)
+        except (BrokerUnavailableError, LedgerBusyError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_FAILED
+        finally:
+            if isinstance(sink, KafkaSalesSink):
+                await sink.stop()
+    _print_summary(summary, as_json=args.json)
+    return EXIT_FAILED if summary.failures else EXIT_OK
+
+
+def _print_summary(summary, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    out = sys.stderr if as_json else sys.stdout
+    for rejection in summary.first_rejections[:10]:
+        print(
+            f"rejected {rejection.source}:{rejection.line_number}: "
+            f"{rejection.reason}: {rejection.detail}",
+            file=sys.stderr,
+        )
+    if summary.rejected > 10:
+        print(f"... and {summary.rejected - 10} more on topic sales.rejected", file=sys.stderr)
+    for failure in summary.failures:
+        print(f"error: {failure}", file=sys.stderr)
+    print(
+        f"read {summary.read:,} rows from {summary.sources} source(s): "
+        f"{summary.accepted:,} accepted, {summary.duplicates:,} duplicates, "
+        f"{summary.rejected:,} rejected",
+        file=out,
+    )
+    for reason, count in summary.rejected_by_reason.most_common():
+        print(f"  {reason}: {count:,}", file=out)
+    if as_json:
+        print(json.dumps(summary.to_dict(), ensure_ascii=False), flush=True)
+
+
+# --- generate and run ----------------------------------------------------------------------
+
+
+def _generate(args: argparse.Namespace, settings: Settings) -> int:
+    from app.generator.stream import stream_live, write_history
+
+    if args.rate:
+        bootstrap = bootstrap_of(settings)
+        return asyncio.run(
+            stream_live(bootstrap, settings, args.seed, args.stores, args.rate, args.duration)
+        )
+    if not args.out:
+        print("error: give --out DIR (files) or --rate N (stream to Kafka)", file=sys.stderr)
+        return EXIT_USAGE
+    written = write_history(
+        args.out, args.seed, args.stores, args.days, args.start, args.orders_per_day
+    )
+    for kind, path in written.items():
+        print(f"{kind}: {path}")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from app.generator.stream import stream_live
+    from app.kafka.admin import ensure_topics
+    from app.kafka.launcher import LauncherError, broker_up, resolve_external
+
+    try:
+        if settings.kafka_bootstrap:
+            status = resolve_external(settings.kafka_bootstrap)
+        else:
+            status = broker_up(settings.kafka_data_dir, settings.cache_dir, args.port)
+    except LauncherError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    bootstrap = status.bootstrap or ""
+    asyncio.run(ensure_topics(bootstrap))
+    print(
+        "DataApp is running:\n"
+        f"  Kafka broker     {bootstrap}  (log: {status.log_file or 'external'})\n"
+        f"  data dir         {settings.data_dir}\n"
+        f"  generator        {args.rate:g} orders/s into topic 'sales' "
+        "(dead letters: 'sales.rejected')\n"
+        "Stop with Ctrl-C; the broker keeps running: 'dataapp kafka down' stops it.",
+        flush=True,
+    )
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return asyncio.run(stream_live(bootstrap, settings, args.seed, 8, args.rate, None))
+    except KeyboardInterrupt:
+        print("\nstopped the generator", file=sys.stderr)
+        return EXIT_OK
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())

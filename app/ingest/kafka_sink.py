@@ -1,0 +1,295 @@
+"""The Kafka sink of the ingestion pipeline: at-least-once sends made exactly-once by the ledger.
+
+Sales go to ``sales`` keyed by store, dead letters to ``sales.rejected`` keyed by source. The
+producer is idempotent (no duplicates from its own retries). What it cannot know after a
+failure is which messages of a batch reached the broker; so after any failure the sink
+reconnects, lets the ledger catch up with the topics, and sends again only what is not there.
+The same catch-up runs at start, which is what makes a re-run after a crash count nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import RecordMetadata
+
+from app.ingest.ledger import LINE, REJECTION, Ledger
+from app.kafka.admin import KafkaUnavailableError, cluster_id, ensure_topics
+from app.records import Rejection, Sale
+from app.topics import SALES, SALES_REJECTED
+
+log = logging.getLogger(__name__)
+
+FAILURES = (KafkaError, KafkaUnavailableError, OSError, TimeoutError)
+
+
+class BrokerUnavailableError(RuntimeError):
+    pass
+
+
+async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
+    """Stop a consumer, tolerating aiokafka#647: stopping one soon after it started raises
+    the CancelledError of an internal task that never ran. Our own cancellation still raises."""
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+
+
+@dataclass(slots=True)
+class _Message:
+    topic: str
+    key: bytes
+    value: bytes
+    first_id: str
+
+
+@dataclass(slots=True)
+class _Pending:
+    messages: list[_Message] = field(default_factory=list)
+    line_ids: list[str] = field(default_factory=list)
+    rejection_ids: list[str] = field(default_factory=list)
+    futures: list[asyncio.Future] = field(default_factory=list)
+
+
+class KafkaSalesSink:
+    def __init__(
+        self,
+        bootstrap: str,
+        ledger_folder: Path,
+        max_attempts: int = 5,
+        first_backoff_s: float = 0.5,
+        request_timeout_ms: int = 15_000,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.ledger_folder = ledger_folder
+        self.max_attempts = max_attempts
+        self.first_backoff_s = first_backoff_s
+        self.request_timeout_ms = request_timeout_ms
+        self.ledger: Ledger | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._pending = _Pending()
+
+    async def __aenter__(self) -> KafkaSalesSink:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        await self._with_retries("connect", self._connect)
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+        if self.ledger is not None:
+            self.ledger.close()
+            self.ledger = None
+
+    async def _connect(self) -> None:
+        if self.ledger is None:
+            await ensure_topics(self.bootstrap, (SALES, SALES_REJECTED))
+            self.ledger = Ledger(self.ledger_folder, await cluster_id(self.bootstrap))
+        if self._producer is not None:
+            await self._producer.stop()
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            enable_idempotence=True,
+            linger_ms=5,
+            max_batch_size=1 << 20,
+            request_timeout_ms=self.request_timeout_ms,
+        )
+        try:
+            await self._producer.start()
+        except BaseException:
+            await self._producer.stop()
+            self._producer = None
+            raise
+        await self.catch_up()
+
+    # --- SalesSink -----------------------------------------------------------------------
+
+    async def known_ids(self, line_ids: Sequence[str]) -> set[str]:
+        assert self.ledger is not None, "start() the sink first"
+        return self.ledger.known(LINE, line_ids)
+
+    async def submit(self, sales: list[Sale], rejections: list[Rejection]) -> None:
+        assert self.ledger is not None, "start() the sink first"
+        pending = self._pending
+        for sale in sales:
+            pending.messages.append(
+                _Message(
+                    SALES.name,
+                    sale.store_id.encode(),
+                    orjson.dumps(sale.to_dict()),
+                    sale.lines[0].line_id,
+                )
+            )
+            pending.line_ids.extend(line.line_id for line in sale.lines)
+        fresh = self.ledger.known(REJECTION, [r.rejection_id for r in rejections])
+        for rejection in rejections:
+            if rejection.rejection_id in fresh:
+                continue  # already dead-lettered by an earlier run: counted, not sent again
+            fresh.add(rejection.rejection_id)
+            pending.messages.append(
+                _Message(
+                    SALES_REJECTED.name,
+                    rejection.source.encode(),
+                    orjson.dumps(rejection.to_dict()),
+                    rejection.rejection_id,
+                )
+            )
+            pending.rejection_ids.append(rejection.rejection_id)
+        try:
+            await self._send(pending.messages[len(pending.futures) :])
+        except FAILURES as error:
+            log.warning("send failed, will retry at confirm: %s", error)
+        # Let the producer's sender put the batch on the wire before parsing goes on.
+        await asyncio.sleep(0)
+
+    async def confirm(self) -> None:
+        pending = self._pending
+        offsets: dict[tuple[str, int], int] = {}
+        try:
+            offsets = self._contiguous_offsets(await self._await_all(pending))
+        except FAILURES as error:
+            log.warning("delivery failed (%s); reconnecting to resend what is missing", error)
+            await self._with_retries("deliver", self._resend_missing)
+        assert self.ledger is not None
+        self.ledger.record(pending.line_ids, pending.rejection_ids, offsets)
+        self._pending = _Pending()
+
+    def _contiguous_offsets(self, results: list[RecordMetadata]) -> dict[tuple[str, int], int]:
+        """Advance a partition's indexed offset only over a gap-free run of our own messages
+        that starts where the ledger stands; anything else is left to the next catch-up."""
+        assert self.ledger is not None
+        by_partition: dict[tuple[str, int], list[int]] = {}
+        for metadata in results:
+            by_partition.setdefault((metadata.topic, metadata.partition), []).append(
+                metadata.offset
+            )
+        advanced = {}
+        for (topic, partition), offsets in by_partition.items():
+            low, high = min(offsets), max(offsets)
+            if high - low + 1 == len(offsets) and self.ledger.offset(topic, partition) == low:
+                advanced[(topic, partition)] = high + 1
+        return advanced
+
+    # --- internals -----------------------------------------------------------------------
+
+    async def _send(self, messages: list[_Message]) -> None:
+        assert self._producer is not None
+        for message in messages:
+            future = await self._producer.send(message.topic, message.value, key=message.key)
+            self._pending.futures.append(future)
+
+    async def _await_all(self, pending: _Pending) -> list[RecordMetadata]:
+        if len(pending.futures) < len(pending.messages):
+            raise KafkaError("not every message of the batch was handed to the producer")
+        return list(await asyncio.gather(*pending.futures))
+
+    async def _resend_missing(self) -> None:
+        await self._connect()  # reconnects and catches up: the ledger now knows what got in
+        assert self.ledger is not None
+        pending = self._pending
+        missing = [
+            message
+            for message in pending.messages
+            if not self.ledger.known(
+                LINE if message.topic == SALES.name else REJECTION, [message.first_id]
+            )
+        ]
+        pending.futures = []
+        log.info("resending %d of %d messages", len(missing), len(pending.messages))
+        await self._send(missing)
+        await asyncio.gather(*pending.futures)
+
+    async def _with_retries(self, what: str, action: Callable[[], Awaitable[None]]) -> None:
+        delay = self.first_backoff_s
+        last: BaseException | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                await action()
+                return
+            except FAILURES as error:
+                last = error
+                log.warning("%s: attempt %d/%d failed: %s", what, attempt, self.max_attempts, error)
+                if attempt < self.max_attempts:
+                    await asyncio.sleep(delay)
+                    delay *= 2
+        raise BrokerUnavailableError(
+            f"Kafka at {self.bootstrap} did not answer after {self.max_attempts} attempts "
+            f"({type(last).__name__}: {last}). Everything confirmed so far is kept; "
+            "run the same command again to resume without counting anything twice."
+        )
+
+    async def catch_up(self) -> int:
+        """Index every message of the topics beyond the ledger's offsets; return how many."""
+        assert self.ledger is not None
+        ledger = self.ledger
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            enable_auto_commit=False,
+            request_timeout_ms=self.request_timeout_ms,
+            fetch_max_bytes=16 << 20,
+            max_partition_fetch_bytes=8 << 20,
+        )
+        await consumer.start()
+        indexed = 0
+        try:
+            await consumer.topics()  # loads metadata, without which partitions_for_topic is None
+            partitions = [
+                TopicPartition(topic, partition)
+                for topic in (SALES.name, SALES_REJECTED.name)
+                for partition in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
+            if not partitions:
+                return 0
+            consumer.assign(partitions)
+            ends = await consumer.end_offsets(partitions)
+            todo: dict[TopicPartition, int] = {}
+            for tp in partitions:
+                start = ledger.offset(tp.topic, tp.partition)
+                if start > ends[tp]:
+                    log.warning("%s was recreated: rebuilding the ingest ledger", tp.topic)
+                    ledger.reset()
+                    return await self.catch_up()
+                if start < ends[tp]:
+                    consumer.seek(tp, start)
+                    todo[tp] = ends[tp]
+            while todo:
+                batches = await consumer.getmany(*todo, timeout_ms=1_000, max_records=20_000)
+                line_ids: list[str] = []
+                rejection_ids: list[str] = []
+                offsets: dict[tuple[str, int], int] = {}
+                for tp, records in batches.items():
+                    for record in records:
+                        value = orjson.loads(record.value) if record.value else {}
+                        if tp.topic == SALES.name:
+                            line_ids.extend(line["line_id"] for line in value.get("lines", ()))
+                        elif "rejection_id" in value:
+                            rejection_ids.append(value["rejection_id"])
+                    if records:
+                        offsets[(tp.topic, tp.partition)] = records[-1].offset + 1
+                        indexed += len(records)
+                ledger.record(line_ids, rejection_ids, offsets)
+                for tp in list(todo):
+                    if await consumer.position(tp) >= todo[tp]:
+                        ledger.record((), (), {(tp.topic, tp.partition): todo[tp]})
+                        del todo[tp]
+        finally:
+            await stop_consumer(consumer)
+        if indexed:
+            log.info("ledger caught up with %d messages already on the topics", indexed)
+        return indexed

@@ -1,0 +1,282 @@
+"""The ingestion pipeline: rows in, validated sales and dead letters out, every row counted.
+
+It knows nothing of the CLI or of Kafka: it reads :class:`~app.ingest.readers.Source`s (or
+records handed to it by the HTTP endpoint), parses rows with a compiled mapping, and hands
+batches to a :class:`SalesSink`. The sink decides what "already accepted" means and makes a
+batch durable; the pipeline only guarantees that each row it read ends up counted exactly once
+as accepted, duplicate or rejected.
+
+Batches are pipelined: batch *n + 1* is parsed while the broker acknowledges batch *n*, and
+the pipeline waits for that acknowledgement only before submitting batch *n + 1*.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from app.ingest.mapping import LineParser, OrderHeader, ParsedLine, SalesMapping
+from app.ingest.normalize import FieldError, stable_id
+from app.ingest.readers import RawRow, Source, read_rows
+from app.records import Rejection, Sale, SaleLine
+
+BATCH_ROWS = 5_000
+YIELD_EVERY_ROWS = 1_000
+
+
+class SalesSink(Protocol):
+    """Where accepted sales and rejections go. Implementations: Kafka (with a ledger), memory."""
+
+    async def known_ids(self, line_ids: Sequence[str]) -> set[str]:
+        """The ids among ``line_ids`` that an earlier batch or run already accepted."""
+        ...
+
+    async def submit(self, sales: list[Sale], rejections: list[Rejection]) -> None:
+        """Start making a batch durable; ``confirm`` waits for it."""
+        ...
+
+    async def confirm(self) -> None:
+        """Wait until everything submitted is durable; raise if it cannot be made so."""
+        ...
+
+
+class MissingColumnsError(ValueError):
+    def __init__(self, source: str, missing: Sequence[str], header: Sequence[str]) -> None:
+        self.source = source
+        self.missing = tuple(missing)
+        super().__init__(
+            f"{source}: missing required column(s) {', '.join(self.missing)}; "
+            f"the header has: {', '.join(header) or '(nothing)'}"
+        )
+
+
+@dataclass(slots=True)
+class SourceFailure:
+    source: str
+    line_number: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line_number}: {self.message}"
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    read: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    rejected_by_reason: Counter[str] = field(default_factory=Counter)
+    sales_messages: int = 0
+    sources: int = 0
+    failures: list[SourceFailure] = field(default_factory=list)
+    first_rejections: list[Rejection] = field(default_factory=list)
+
+    @property
+    def balanced(self) -> bool:
+        return self.read == self.accepted + self.duplicates + self.rejected
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
+            "sales_messages": self.sales_messages,
+            "sources": self.sources,
+            "failures": [str(failure) for failure in self.failures],
+        }
+
+
+@dataclass(slots=True)
+class _Batch:
+    lines: list[tuple[ParsedLine, RawRow]] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    failures: list[SourceFailure] = field(default_factory=list)
+    rows: int = 0
+
+
+def rejection_for(row: RawRow, reason: str, detail: str) -> Rejection:
+    return Rejection(
+        rejection_id=stable_id(row.source, row.line_number, reason, row.raw),
+        source=row.source,
+        line_number=row.line_number,
+        reason=reason,
+        detail=detail,
+        raw=row.raw[:10_000],
+    )
+
+
+def group_into_sales(lines: Iterable[ParsedLine]) -> list[Sale]:
+    """Lines of the same order header become one Sale, in the order they were first seen."""
+    orders: dict[OrderHeader, list[SaleLine]] = {}
+    for parsed in lines:
+        found = orders.get(parsed.header)
+        if found is None:
+            orders[parsed.header] = [parsed.line]
+        else:
+            found.append(parsed.line)
+    return [
+        Sale(
+            store_id=store_id,
+            order_id=order_id,
+            seller_id=seller_id,
+            customer_ref=customer_ref,
+            event_time=event_time,
+            source_time_zone=time_zone,
+            channel=channel,
+            lines=tuple(sale_lines),
+        )
+        for (
+            store_id,
+            order_id,
+            seller_id,
+            customer_ref,
+            event_time,
+            time_zone,
+            channel,
+        ), sale_lines in orders.items()
+    ]
+
+
+class IngestPipeline:
+    def __init__(
+        self,
+        mapping: SalesMapping,
+        sink: SalesSink,
+        pseudonym_key: bytes,
+        batch_rows: int = BATCH_ROWS,
+        on_bytes: Callable[[int], None] | None = None,
+        keep_first_rejections: int = 20,
+    ) -> None:
+        self.mapping = mapping
+        self.sink = sink
+        self.parser: LineParser = mapping.parser(pseudonym_key)
+        self.batch_rows = batch_rows
+        self.on_bytes = on_bytes
+        self.keep_first_rejections = keep_first_rejections
+
+    def check_header(self, source: str, header: Sequence[str]) -> None:
+        """Refuse a CSV whose header lacks a column the mapping needs, before any row is sent."""
+        present = set(header)
+        by_folded = {name.casefold(): name for name in header}
+        missing = [
+            column
+            for column in self.mapping.required_columns()
+            if column not in present and column.casefold() not in by_folded
+        ]
+        if missing:
+            raise MissingColumnsError(source, missing, header)
+
+    def preflight(self, sources: Sequence[Source]) -> list[MissingColumnsError]:
+        """Header check of every file before anything of any of them is sent."""
+        problems = []
+        for source in sources:
+            if source.path is None:
+                continue  # stdin is checked as it is read, still before its first row is sent
+            try:
+                for _ in read_rows(source, self.mapping.source, on_header=self._header_only):
+                    break
+            except MissingColumnsError as error:
+                problems.append(error)
+            except _HeaderSeen:
+                pass
+        return problems
+
+    def _header_only(self, header: list[str]) -> None:
+        self.check_header("", header)
+        raise _HeaderSeen
+
+    async def ingest(self, sources: Sequence[Source]) -> IngestSummary:
+        summary = IngestSummary()
+        batch_ids: set[str] = set()
+        pending_ids: set[str] = set()
+        in_flight = False
+        for source in sources:
+            summary.sources += 1
+            rows = self._rows_of(source, summary)
+            for batch in self._batches(rows):
+                accepted_lines = await self._dedupe(batch, batch_ids, pending_ids, summary)
+                sales = group_into_sales(accepted_lines)
+                self._count_rejections(batch.rejections, summary)
+                summary.failures.extend(batch.failures)
+                if in_flight:
+                    await self.sink.confirm()
+                    pending_ids.clear()
+                pending_ids |= batch_ids
+                batch_ids = set()
+                await self.sink.submit(sales, batch.rejections)
+                in_flight = True
+                summary.accepted += len(accepted_lines)
+                summary.sales_messages += len(sales)
+        if in_flight:
+            await self.sink.confirm()
+        return summary
+
+    async def ingest_records(self, records: list[Any], source_name: str) -> IngestSummary:
+        """The same pipeline for records already decoded from JSON (the HTTP endpoint)."""
+        import orjson
+
+        return await self.ingest([Source(name=source_name, data=orjson.dumps(records))])
+
+    def _rows_of(self, source: Source, summary: IngestSummary) -> Iterator[RawRow]:
+        def on_header(header: list[str]) -> None:
+            self.check_header(source.name, header)
+
+        try:
+            yield from read_rows(source, self.mapping.source, self.on_bytes, on_header)
+        except MissingColumnsError as error:
+            summary.failures.append(SourceFailure(source.name, 1, str(error)))
+
+    def _batches(self, rows: Iterator[RawRow]) -> Iterator[_Batch]:
+        batch = _Batch()
+        parse = self.parser.parse
+        for row in rows:
+            batch.rows += 1
+            if row.problem is not None:
+                reason, detail = row.problem
+                batch.rejections.append(rejection_for(row, reason, detail))
+                if row.fatal:
+                    message = f"file not read to its end: {detail}"
+                    batch.failures.append(SourceFailure(row.source, row.line_number, message))
+            else:
+                try:
+                    batch.lines.append((parse(row.fields or {}), row))
+                except FieldError as error:
+                    batch.rejections.append(rejection_for(row, error.reason, error.detail))
+            if batch.rows >= self.batch_rows:
+                yield batch
+                batch = _Batch()
+        if batch.rows:
+            yield batch
+
+    async def _dedupe(
+        self, batch: _Batch, batch_ids: set[str], pending_ids: set[str], summary: IngestSummary
+    ) -> list[ParsedLine]:
+        summary.read += batch.rows
+        if not self.mapping.dedupe:
+            return [parsed for parsed, _ in batch.lines]
+        known = await self.sink.known_ids([parsed.line_id for parsed, _ in batch.lines])
+        accepted: list[ParsedLine] = []
+        for parsed, _row in batch.lines:
+            line_id = parsed.line_id
+            if line_id in known or line_id in batch_ids or line_id in pending_ids:
+                summary.duplicates += 1
+                continue
+            batch_ids.add(line_id)
+            accepted.append(parsed)
+        return accepted
+
+    def _count_rejections(self, rejections: list[Rejection], summary: IngestSummary) -> None:
+        for rejection in rejections:
+            summary.rejected += 1
+            summary.rejected_by_reason[rejection.reason] += 1
+            if len(summary.first_rejections) < self.keep_first_rejections:
+                summary.first_rejections.append(rejection)
+
+
+class _HeaderSeen(Exception):
+    pass

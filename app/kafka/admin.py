@@ -1,0 +1,64 @@
+"""Topic creation and cluster identity, on top of aiokafka's admin client."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from app.topics import ALL_TOPICS, TopicSpec
+
+
+class KafkaUnavailableError(RuntimeError):
+    pass
+
+
+async def _admin(bootstrap: str, timeout_ms: int) -> AIOKafkaAdminClient:
+    client = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
+    try:
+        await client.start()
+    except Exception as error:
+        await client.close()
+        raise KafkaUnavailableError(
+            f"cannot reach Kafka at {bootstrap} ({type(error).__name__}: {error}); "
+            "start it with 'dataapp kafka up' or set DATAAPP_KAFKA_BOOTSTRAP"
+        ) from error
+    return client
+
+
+async def cluster_id(bootstrap: str, timeout_ms: int = 10_000) -> str:
+    client = await _admin(bootstrap, timeout_ms)
+    try:
+        description = await client.describe_cluster()
+    finally:
+        await client.close()
+    return str(description["cluster_id"])
+
+
+async def ensure_topics(
+    bootstrap: str, specs: Iterable[TopicSpec] = ALL_TOPICS, timeout_ms: int = 15_000
+) -> list[str]:
+    """Create the topics that do not exist yet; return the names created."""
+    client = await _admin(bootstrap, timeout_ms)
+    try:
+        existing = set(await client.list_topics())
+        wanted = [spec for spec in specs if spec.name not in existing]
+        if not wanted:
+            return []
+        new_topics = [
+            NewTopic(
+                name=spec.name,
+                num_partitions=spec.partitions,
+                replication_factor=1,
+                topic_configs=dict(spec.configs),
+            )
+            for spec in wanted
+        ]
+        # Another process may win the race to create; the topic is there, all we need.
+        with contextlib.suppress(TopicAlreadyExistsError):
+            await client.create_topics(new_topics, timeout_ms=timeout_ms)
+        return [spec.name for spec in wanted]
+    finally:
+        await client.close()

@@ -1,0 +1,55 @@
+"""Configuration from the environment, read in one place.
+
+Every variable is optional: the defaults run everything embedded on one machine.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_KAFKA_PORT = 9092
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path
+    cache_dir: Path
+    kafka_bootstrap: str | None
+    """An existing broker to use instead of the one the launcher starts (``host:port``)."""
+
+    @property
+    def kafka_data_dir(self) -> Path:
+        return self.data_dir / "kafka"
+
+    @property
+    def ingest_dir(self) -> Path:
+        return self.data_dir / "ingest"
+
+    def pseudonym_key(self) -> bytes:
+        """The secret that turns customer ids into pseudonymous references.
+
+        ``DATAAPP_PSEUDONYM_KEY`` wins; otherwise one random key is made per data dir and kept
+        there (mode 0600), so references stay stable across runs without a key in the code.
+        """
+        from_env = os.environ.get("DATAAPP_PSEUDONYM_KEY")
+        if from_env:
+            return from_env.encode()
+        key_file = self.data_dir / "secrets" / "pseudonym.key"
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        return key_file.read_text().strip().encode()
+
+
+def load_settings() -> Settings:
+    data_dir = Path(os.environ.get("DATAAPP_DATA_DIR", ".data")).expanduser().resolve()
+    cache_dir = Path(
+        os.environ.get("DATAAPP_CACHE_DIR", Path.home() / ".cache" / "dataapp")
+    ).expanduser()
+    bootstrap = os.environ.get("DATAAPP_KAFKA_BOOTSTRAP") or None
+    return Settings(data_dir=data_dir, cache_dir=cache_dir, kafka_bootstrap=bootstrap)
