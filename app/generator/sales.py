@@ -173,8 +173,18 @@ class _Slot:
 
 class _StoreState:
     __slots__ = (
-        "store", "zone", "share", "code", "counter", "sellers", "seller_cum", "returns",
-        "day", "cum", "total", "category_pick",
+        "category_pick",
+        "code",
+        "counter",
+        "cum",
+        "day",
+        "returns",
+        "seller_cum",
+        "sellers",
+        "share",
+        "store",
+        "total",
+        "zone",
     )
 
     def __init__(self, store: Store, share: float, code: str, sellers: list[Seller],
