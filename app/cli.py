@@ -152,7 +152,7 @@ def bootstrap_of(settings: Settings) -> str:
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
     from app.kafka.admin import ensure_topics
 
-    created = asyncio.run(ensure_topics(bootstrap_of(settings)))
+    created = asyncio.run(ensure_topics(bootstrap_of(settings), settings.topics.all))
     print(f"created: {', '.join(created)}" if created else "all topics exist")
     return EXIT_OK
 
@@ -183,7 +183,11 @@ async def _ingest_async(args, settings, mapping, sources, bootstrap) -> int:  # 
 
     total = sum(source.size or 0 for source in sources)
     with ByteProgress(total, disabled=args.no_progress) as progress:
-        sink = MemorySink() if bootstrap is None else KafkaSalesSink(bootstrap, settings.ingest_dir)
+        sink = (
+            MemorySink()
+            if bootstrap is None
+            else KafkaSalesSink(bootstrap, settings.ingest_dir, settings.topics)
+        )
         pipeline = IngestPipeline(mapping, sink, settings.pseudonym_key(), on_bytes=progress.add)
         problems = pipeline.preflight(sources)
         if problems:
@@ -265,13 +269,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     bootstrap = status.bootstrap or ""
-    asyncio.run(ensure_topics(bootstrap))
+    asyncio.run(ensure_topics(bootstrap, settings.topics.all))
     print(
         "DataApp is running:\n"
         f"  Kafka broker     {bootstrap}  (log: {status.log_file or 'external'})\n"
         f"  data dir         {settings.data_dir}\n"
-        f"  generator        {args.rate:g} orders/s into topic 'sales' "
-        "(dead letters: 'sales.rejected')\n"
+        f"  generator        {args.rate:g} orders/s into topic '{settings.topics.sales.name}' "
+        f"(dead letters: '{settings.topics.sales_rejected.name}')\n"
         "Stop with Ctrl-C; the broker keeps running: 'dataapp kafka down' stops it.",
         flush=True,
     )

@@ -8,11 +8,12 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from app.records import Product, Seller, Store
-from app.topics import PRODUCTS, SELLERS, STORES
+from app.topics import TopicSet
 
 
 async def publish_reference(
     bootstrap: str,
+    topics: TopicSet,
     stores: Iterable[Store],
     sellers: Iterable[Seller],
     products: Iterable[Product],
@@ -23,9 +24,9 @@ async def publish_reference(
     count = 0
     try:
         batches = (
-            (STORES.name, ((s.store_id, s.to_dict()) for s in stores)),
-            (SELLERS.name, ((s.seller_id, s.to_dict()) for s in sellers)),
-            (PRODUCTS.name, ((p.sku, p.to_dict()) for p in products)),
+            (topics.stores.name, ((s.store_id, s.to_dict()) for s in stores)),
+            (topics.sellers.name, ((s.seller_id, s.to_dict()) for s in sellers)),
+            (topics.products.name, ((p.sku, p.to_dict()) for p in products)),
         )
         for topic, records in batches:
             for key, value in records:

@@ -10,6 +10,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.topics import TopicSet, topic_set
+
 DEFAULT_KAFKA_PORT = 9092
 
 
@@ -19,6 +21,11 @@ class Settings:
     cache_dir: Path
     kafka_bootstrap: str | None
     """An existing broker to use instead of the one the launcher starts (``host:port``)."""
+    topic_prefix: str = ""
+
+    @property
+    def topics(self) -> TopicSet:
+        return topic_set(self.topic_prefix)
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -52,4 +59,9 @@ def load_settings() -> Settings:
         os.environ.get("DATAAPP_CACHE_DIR", Path.home() / ".cache" / "dataapp")
     ).expanduser()
     bootstrap = os.environ.get("DATAAPP_KAFKA_BOOTSTRAP") or None
-    return Settings(data_dir=data_dir, cache_dir=cache_dir, kafka_bootstrap=bootstrap)
+    return Settings(
+        data_dir=data_dir,
+        cache_dir=cache_dir,
+        kafka_bootstrap=bootstrap,
+        topic_prefix=os.environ.get("DATAAPP_TOPIC_PREFIX", ""),
+    )

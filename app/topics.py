@@ -8,7 +8,7 @@ truth, and a new consumer rebuilds the whole catalogue by reading the topic from
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 DAY_MS = 24 * 60 * 60 * 1000
 
@@ -66,3 +66,24 @@ PRODUCTS = TopicSpec(
 )
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (SALES, SALES_REJECTED, STORES, SELLERS, PRODUCTS)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSet:
+    """The topics of one deployment. A prefix (``DATAAPP_TOPIC_PREFIX``) lets several
+    environments, or test runs, share one cluster without seeing each other's data."""
+
+    sales: TopicSpec
+    sales_rejected: TopicSpec
+    stores: TopicSpec
+    sellers: TopicSpec
+    products: TopicSpec
+
+    @property
+    def all(self) -> tuple[TopicSpec, ...]:
+        return (self.sales, self.sales_rejected, self.stores, self.sellers, self.products)
+
+
+def topic_set(prefix: str = "") -> TopicSet:
+    named = [replace(spec, name=f"{prefix}{spec.name}") for spec in ALL_TOPICS]
+    return TopicSet(*named)

@@ -69,12 +69,34 @@ BAD_ROW_KINDS: tuple[str, ...] = (
 # Mall opening hours, the common format for chain stores in Brazil: 10h-22h Monday to
 # Saturday, 14h-20h on Sunday. Outside them only online/WhatsApp orders arrive, and nothing
 # between midnight and 07h.
-_WEEKDAY_STORE = {10: 0.5, 11: 0.8, 12: 1.5, 13: 1.4, 14: 0.9, 15: 0.8, 16: 0.9, 17: 1.1,
-                  18: 1.5, 19: 1.6, 20: 1.2, 21: 0.7}
+_WEEKDAY_STORE = {
+    10: 0.5,
+    11: 0.8,
+    12: 1.5,
+    13: 1.4,
+    14: 0.9,
+    15: 0.8,
+    16: 0.9,
+    17: 1.1,
+    18: 1.5,
+    19: 1.6,
+    20: 1.2,
+    21: 0.7,
+}
 _WEEKDAY_ONLINE = {7: 0.05, 8: 0.08, 9: 0.12, 22: 0.15, 23: 0.08}
 _SUNDAY_STORE = {14: 1.0, 15: 1.2, 16: 1.3, 17: 1.4, 18: 1.2, 19: 0.8}
-_SUNDAY_ONLINE = {8: 0.06, 9: 0.08, 10: 0.1, 11: 0.1, 12: 0.12, 13: 0.12, 20: 0.15, 21: 0.15,
-                  22: 0.1, 23: 0.05}
+_SUNDAY_ONLINE = {
+    8: 0.06,
+    9: 0.08,
+    10: 0.1,
+    11: 0.1,
+    12: 0.12,
+    13: 0.12,
+    20: 0.15,
+    21: 0.15,
+    22: 0.1,
+    23: 0.05,
+}
 # Monday..Sunday share of a week's orders, rescaled to mean 1 below: Saturday is the big
 # day, Sunday's few hours are busy ones.
 _DAY_FACTORS = (0.85, 0.85, 0.9, 0.95, 1.15, 1.5, 1.1)
@@ -187,8 +209,9 @@ class _StoreState:
         "zone",
     )
 
-    def __init__(self, store: Store, share: float, code: str, sellers: list[Seller],
-                 performance: list[float]) -> None:
+    def __init__(
+        self, store: Store, share: float, code: str, sellers: list[Seller], performance: list[float]
+    ) -> None:
         self.store = store
         self.zone = ZoneInfo(store.time_zone)
         self.share = share
@@ -255,8 +278,10 @@ class SalesGenerator:
                 price=format_cents(p.price_cents),
                 cost=format_cents(p.cost_cents),
                 quantity_cum=(
-                    _QTY_SINGLE if p.price_cents >= _EXPENSIVE_CENTS
-                    else _QTY_BULK if p.category in _BULK_CATEGORIES
+                    _QTY_SINGLE
+                    if p.price_cents >= _EXPENSIVE_CENTS
+                    else _QTY_BULK
+                    if p.category in _BULK_CATEGORIES
                     else _QTY_DEFAULT
                 ),
                 partner=partners[i],
@@ -512,21 +537,23 @@ class SalesGenerator:
                 percent = DISCOUNT_PERCENTS[int(rng() * len(DISCOUNT_PERCENTS))]
                 discount = quantity * product.price_cents * percent // 100
             sold.append((index, quantity, discount))
-            rows.append({
-                "order_id": order_id,
-                "store_id": store_id,
-                "seller_id": seller_id,
-                "customer_id": customer,
-                "event_time": event_time,
-                "time_zone": zone,
-                "channel": channel,
-                "sku": product.sku,
-                "product_name": product.name,
-                "quantity": str(quantity),
-                "unit_price": product.price,
-                "unit_cost": product.cost,
-                "discount": format_cents(discount) if discount else "0.00",
-            })
+            rows.append(
+                {
+                    "order_id": order_id,
+                    "store_id": store_id,
+                    "seller_id": seller_id,
+                    "customer_id": customer,
+                    "event_time": event_time,
+                    "time_zone": zone,
+                    "channel": channel,
+                    "sku": product.sku,
+                    "product_name": product.name,
+                    "quantity": str(quantity),
+                    "unit_price": product.price,
+                    "unit_cost": product.cost,
+                    "discount": format_cents(discount) if discount else "0.00",
+                }
+            )
         entry = (seller_id, customer, channel, tuple(sold))
         if len(state.returns) < RETURN_POOL_SIZE:
             state.returns.append(entry)
@@ -560,21 +587,23 @@ class SalesGenerator:
                 back = 1 + int(rng() * (quantity - 1))
             # The discount given back is the returned units' share of the line's discount.
             refunded = discount * back // quantity
-            rows.append({
-                "order_id": order_id,
-                "store_id": state.store.store_id,
-                "seller_id": seller_id,
-                "customer_id": customer,
-                "event_time": event_time,
-                "time_zone": state.store.time_zone,
-                "channel": channel,
-                "sku": product.sku,
-                "product_name": product.name,
-                "quantity": str(-back),
-                "unit_price": product.price,
-                "unit_cost": product.cost,
-                "discount": format_cents(refunded),
-            })
+            rows.append(
+                {
+                    "order_id": order_id,
+                    "store_id": state.store.store_id,
+                    "seller_id": seller_id,
+                    "customer_id": customer,
+                    "event_time": event_time,
+                    "time_zone": state.store.time_zone,
+                    "channel": channel,
+                    "sku": product.sku,
+                    "product_name": product.name,
+                    "quantity": str(-back),
+                    "unit_price": product.price,
+                    "unit_cost": product.cost,
+                    "discount": format_cents(refunded),
+                }
+            )
         return rows
 
     def _break(self, row: dict[str, str], kind: str) -> None:

@@ -68,12 +68,13 @@ async def stream_live(
 ) -> int:
     """Publish the chain's reference data, then orders at ``rate`` per second, stamped now."""
     chain = build_chain(seed, stores=stores)
-    await ensure_topics(bootstrap)
-    await publish_reference(bootstrap, chain.stores, chain.sellers, chain.products)
+    topics = settings.topics
+    await ensure_topics(bootstrap, topics.all)
+    await publish_reference(bootstrap, topics, chain.stores, chain.sellers, chain.products)
     generator = SalesGenerator(chain, seed)
     tag = live_run_tag(datetime.now(UTC))
     total = IngestSummary()
-    async with KafkaSalesSink(bootstrap, settings.ingest_dir) as sink:
+    async with KafkaSalesSink(bootstrap, settings.ingest_dir, topics) as sink:
         pipeline = IngestPipeline(load_mapping("canonical"), sink, settings.pseudonym_key())
         started = last_report = time.monotonic()
         sent = 0

@@ -21,9 +21,9 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import RecordMetadata
 
 from app.ingest.ledger import LINE, REJECTION, Ledger
-from app.kafka.admin import KafkaUnavailableError, cluster_id, ensure_topics
+from app.kafka.admin import KafkaUnavailableError, cluster_id, ensure_topics, partitions_of
 from app.records import Rejection, Sale
-from app.topics import SALES, SALES_REJECTED
+from app.topics import TopicSet, topic_set
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +66,16 @@ class KafkaSalesSink:
         self,
         bootstrap: str,
         ledger_folder: Path,
+        topics: TopicSet | None = None,
         max_attempts: int = 5,
         first_backoff_s: float = 0.5,
         request_timeout_ms: int = 15_000,
     ) -> None:
         self.bootstrap = bootstrap
         self.ledger_folder = ledger_folder
+        self.topics = topics or topic_set()
+        self._sales = self.topics.sales.name
+        self._rejected = self.topics.sales_rejected.name
         self.max_attempts = max_attempts
         self.first_backoff_s = first_backoff_s
         self.request_timeout_ms = request_timeout_ms
@@ -99,8 +103,9 @@ class KafkaSalesSink:
 
     async def _connect(self) -> None:
         if self.ledger is None:
-            await ensure_topics(self.bootstrap, (SALES, SALES_REJECTED))
-            self.ledger = Ledger(self.ledger_folder, await cluster_id(self.bootstrap))
+            await ensure_topics(self.bootstrap, (self.topics.sales, self.topics.sales_rejected))
+            cluster = await cluster_id(self.bootstrap)
+            self.ledger = Ledger(self.ledger_folder, f"{cluster}-{self._sales}")
         if self._producer is not None:
             await self._producer.stop()
         self._producer = AIOKafkaProducer(
@@ -130,7 +135,7 @@ class KafkaSalesSink:
         for sale in sales:
             pending.messages.append(
                 _Message(
-                    SALES.name,
+                    self._sales,
                     sale.store_id.encode(),
                     orjson.dumps(sale.to_dict()),
                     sale.lines[0].line_id,
@@ -144,7 +149,7 @@ class KafkaSalesSink:
             fresh.add(rejection.rejection_id)
             pending.messages.append(
                 _Message(
-                    SALES_REJECTED.name,
+                    self._rejected,
                     rejection.source.encode(),
                     orjson.dumps(rejection.to_dict()),
                     rejection.rejection_id,
@@ -207,7 +212,7 @@ class KafkaSalesSink:
             message
             for message in pending.messages
             if not self.ledger.known(
-                LINE if message.topic == SALES.name else REJECTION, [message.first_id]
+                LINE if message.topic == self._sales else REJECTION, [message.first_id]
             )
         ]
         pending.futures = []
@@ -248,11 +253,11 @@ class KafkaSalesSink:
         await consumer.start()
         indexed = 0
         try:
-            await consumer.topics()  # loads metadata, without which partitions_for_topic is None
+            known = await partitions_of(self.bootstrap, (self._sales, self._rejected))
             partitions = [
                 TopicPartition(topic, partition)
-                for topic in (SALES.name, SALES_REJECTED.name)
-                for partition in sorted(consumer.partitions_for_topic(topic) or ())
+                for topic, numbers in known.items()
+                for partition in numbers
             ]
             if not partitions:
                 return 0
@@ -276,7 +281,7 @@ class KafkaSalesSink:
                 for tp, records in batches.items():
                     for record in records:
                         value = orjson.loads(record.value) if record.value else {}
-                        if tp.topic == SALES.name:
+                        if tp.topic == self._sales:
                             line_ids.extend(line["line_id"] for line in value.get("lines", ()))
                         elif "rejection_id" in value:
                             rejection_ids.append(value["rejection_id"])

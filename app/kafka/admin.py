@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from app.topics import ALL_TOPICS, TopicSpec
+from app.topics import TopicSpec
 
 
 class KafkaUnavailableError(RuntimeError):
@@ -38,7 +38,7 @@ async def cluster_id(bootstrap: str, timeout_ms: int = 10_000) -> str:
 
 
 async def ensure_topics(
-    bootstrap: str, specs: Iterable[TopicSpec] = ALL_TOPICS, timeout_ms: int = 15_000
+    bootstrap: str, specs: Iterable[TopicSpec], timeout_ms: int = 15_000
 ) -> list[str]:
     """Create the topics that do not exist yet; return the names created."""
     client = await _admin(bootstrap, timeout_ms)
@@ -62,3 +62,18 @@ async def ensure_topics(
         return [spec.name for spec in wanted]
     finally:
         await client.close()
+
+
+async def partitions_of(bootstrap: str, topics: Iterable[str]) -> dict[str, list[int]]:
+    """Partition numbers of each existing topic (a consumer's own metadata only knows the
+    topics it subscribed to, so ask the admin API)."""
+    client = await _admin(bootstrap, 10_000)
+    try:
+        described = await client.describe_topics(list(topics))
+    finally:
+        await client.close()
+    return {
+        entry["topic"]: sorted(p["partition"] for p in entry["partitions"])
+        for entry in described
+        if entry.get("error_code") == 0
+    }

@@ -1,0 +1,35 @@
+"""Reading topics back in tests: what is really on the broker, not what the code says it sent."""
+
+from __future__ import annotations
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from app.ingest.kafka_sink import stop_consumer
+from app.kafka.admin import partitions_of
+
+
+async def read_topic(bootstrap: str, topic: str) -> list[dict]:
+    """Every message of ``topic`` from the beginning to its current end, decoded."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        known = await partitions_of(bootstrap, [topic])
+        partitions = [TopicPartition(topic, p) for p in known.get(topic, ())]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        values: list[dict] = []
+        remaining = {tp for tp in partitions if ends[tp] > 0}
+        while remaining:
+            batches = await consumer.getmany(*remaining, timeout_ms=1_000)
+            for records in batches.values():
+                values.extend(orjson.loads(record.value) for record in records)
+            for tp in list(remaining):
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+        return values
+    finally:
+        await stop_consumer(consumer)
