@@ -23,6 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # aiokafka logs every refused connection as an error; our own messages say it better.
+        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     if not hasattr(args, "handler"):
         parser.print_help()
         return EXIT_USAGE
@@ -184,9 +187,7 @@ async def _ingest_async(args, settings, mapping, sources, bootstrap) -> int:  # 
     total = sum(source.size or 0 for source in sources)
     with ByteProgress(total, disabled=args.no_progress) as progress:
         sink = (
-            MemorySink()
-            if bootstrap is None
-            else KafkaSalesSink(bootstrap, settings.ingest_dir, settings.topics)
+            MemorySink() if bootstrap is None else KafkaSalesSink.from_settings(bootstrap, settings)
         )
         pipeline = IngestPipeline(mapping, sink, settings.pseudonym_key(), on_bytes=progress.add)
         problems = pipeline.preflight(sources)

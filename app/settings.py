@@ -22,6 +22,9 @@ class Settings:
     kafka_bootstrap: str | None
     """An existing broker to use instead of the one the launcher starts (``host:port``)."""
     topic_prefix: str = ""
+    kafka_attempts: int = 5
+    """How often a Kafka operation is tried before a command gives up with an error."""
+    kafka_timeout_ms: int = 15_000
 
     @property
     def topics(self) -> TopicSet:
@@ -64,4 +67,6 @@ def load_settings() -> Settings:
         cache_dir=cache_dir,
         kafka_bootstrap=bootstrap,
         topic_prefix=os.environ.get("DATAAPP_TOPIC_PREFIX", ""),
+        kafka_attempts=int(os.environ.get("DATAAPP_KAFKA_ATTEMPTS", "5")),
+        kafka_timeout_ms=int(os.environ.get("DATAAPP_KAFKA_TIMEOUT_MS", "15000")),
     )

@@ -74,7 +74,7 @@ async def stream_live(
     generator = SalesGenerator(chain, seed)
     tag = live_run_tag(datetime.now(UTC))
     total = IngestSummary()
-    async with KafkaSalesSink(bootstrap, settings.ingest_dir, topics) as sink:
+    async with KafkaSalesSink.from_settings(bootstrap, settings) as sink:
         pipeline = IngestPipeline(load_mapping("canonical"), sink, settings.pseudonym_key())
         started = last_report = time.monotonic()
         sent = 0

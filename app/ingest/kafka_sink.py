@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from aiokafka.structs import RecordMetadata
 from app.ingest.ledger import LINE, REJECTION, Ledger
 from app.kafka.admin import KafkaUnavailableError, cluster_id, ensure_topics, partitions_of
 from app.records import Rejection, Sale
+from app.settings import Settings
 from app.topics import TopicSet, topic_set
 
 log = logging.getLogger(__name__)
@@ -79,9 +81,20 @@ class KafkaSalesSink:
         self.max_attempts = max_attempts
         self.first_backoff_s = first_backoff_s
         self.request_timeout_ms = request_timeout_ms
+        self._deadline_s = 2 * request_timeout_ms / 1000
         self.ledger: Ledger | None = None
         self._producer: AIOKafkaProducer | None = None
         self._pending = _Pending()
+
+    @classmethod
+    def from_settings(cls, bootstrap: str, settings: Settings) -> KafkaSalesSink:
+        return cls(
+            bootstrap,
+            settings.ingest_dir,
+            settings.topics,
+            max_attempts=settings.kafka_attempts,
+            request_timeout_ms=settings.kafka_timeout_ms,
+        )
 
     async def __aenter__(self) -> KafkaSalesSink:
         await self.start()
@@ -94,9 +107,7 @@ class KafkaSalesSink:
         await self._with_retries("connect", self._connect)
 
     async def stop(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+        await self._close_producer()
         if self.ledger is not None:
             self.ledger.close()
             self.ledger = None
@@ -106,8 +117,7 @@ class KafkaSalesSink:
             await ensure_topics(self.bootstrap, (self.topics.sales, self.topics.sales_rejected))
             cluster = await cluster_id(self.bootstrap)
             self.ledger = Ledger(self.ledger_folder, f"{cluster}-{self._sales}")
-        if self._producer is not None:
-            await self._producer.stop()
+        await self._close_producer()
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap,
             enable_idempotence=True,
@@ -193,16 +203,30 @@ class KafkaSalesSink:
 
     # --- internals -----------------------------------------------------------------------
 
+    async def _close_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is None:
+            return
+        try:
+            async with asyncio.timeout(self._deadline_s):
+                await producer.stop()
+        except TimeoutError:
+            log.warning("the old producer did not stop in time; abandoning it")
+
     async def _send(self, messages: list[_Message]) -> None:
         assert self._producer is not None
-        for message in messages:
-            future = await self._producer.send(message.topic, message.value, key=message.key)
-            self._pending.futures.append(future)
+        # aiokafka retries a dead broker without end; our own deadline turns that into a
+        # failure that the retry-and-catch-up path knows how to handle.
+        async with asyncio.timeout(self._deadline_s):
+            for message in messages:
+                future = await self._producer.send(message.topic, message.value, key=message.key)
+                self._pending.futures.append(future)
 
     async def _await_all(self, pending: _Pending) -> list[RecordMetadata]:
         if len(pending.futures) < len(pending.messages):
             raise KafkaError("not every message of the batch was handed to the producer")
-        return list(await asyncio.gather(*pending.futures))
+        async with asyncio.timeout(self._deadline_s):
+            return list(await asyncio.gather(*pending.futures))
 
     async def _resend_missing(self) -> None:
         await self._connect()  # reconnects and catches up: the ledger now knows what got in
@@ -217,8 +241,9 @@ class KafkaSalesSink:
         ]
         pending.futures = []
         log.info("resending %d of %d messages", len(missing), len(pending.messages))
+        pending.messages = missing
         await self._send(missing)
-        await asyncio.gather(*pending.futures)
+        await self._await_all(pending)
 
     async def _with_retries(self, what: str, action: Callable[[], Awaitable[None]]) -> None:
         delay = self.first_backoff_s
@@ -250,9 +275,9 @@ class KafkaSalesSink:
             fetch_max_bytes=16 << 20,
             max_partition_fetch_bytes=8 << 20,
         )
-        await consumer.start()
         indexed = 0
         try:
+            await consumer.start()
             known = await partitions_of(self.bootstrap, (self._sales, self._rejected))
             partitions = [
                 TopicPartition(topic, partition)
@@ -273,8 +298,13 @@ class KafkaSalesSink:
                 if start < ends[tp]:
                     consumer.seek(tp, start)
                     todo[tp] = ends[tp]
+            last_progress = time.monotonic()
             while todo:
                 batches = await consumer.getmany(*todo, timeout_ms=1_000, max_records=20_000)
+                if any(batches.values()):
+                    last_progress = time.monotonic()
+                elif time.monotonic() - last_progress > self._deadline_s:
+                    raise KafkaError(f"catch-up read nothing for {self._deadline_s:.0f} s")
                 line_ids: list[str] = []
                 rejection_ids: list[str] = []
                 offsets: dict[tuple[str, int], int] = {}
