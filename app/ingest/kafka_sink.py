@@ -19,6 +19,7 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import RecordMetadata
 
 from app.ingest.ledger import LINE, REJECTION, Ledger
@@ -60,7 +61,10 @@ class _Pending:
     messages: list[_Message] = field(default_factory=list)
     line_ids: list[str] = field(default_factory=list)
     rejection_ids: list[str] = field(default_factory=list)
-    futures: list[asyncio.Future] = field(default_factory=list)
+    sent: int = 0
+    """How many of ``messages`` were handed to the producer."""
+    batches: list[tuple[asyncio.Future[RecordMetadata], int]] = field(default_factory=list)
+    """One future per record batch (it resolves to the batch's base offset), with its size."""
 
 
 class KafkaSalesSink:
@@ -85,6 +89,8 @@ class KafkaSalesSink:
         self.ledger: Ledger | None = None
         self._producer: AIOKafkaProducer | None = None
         self._pending = _Pending()
+        self._partitions: dict[str, list[int]] = {}
+        self._partitioner = DefaultPartitioner()
 
     @classmethod
     def from_settings(cls, bootstrap: str, settings: Settings) -> KafkaSalesSink:
@@ -167,7 +173,7 @@ class KafkaSalesSink:
             )
             pending.rejection_ids.append(rejection.rejection_id)
         try:
-            await self._send(pending.messages[len(pending.futures) :])
+            await self._send(pending.messages[pending.sent :])
         except FAILURES as error:
             log.warning("send failed, will retry at confirm: %s", error)
         # Let the producer's sender put the batch on the wire before parsing goes on.
@@ -185,20 +191,26 @@ class KafkaSalesSink:
         self.ledger.record(pending.line_ids, pending.rejection_ids, offsets)
         self._pending = _Pending()
 
-    def _contiguous_offsets(self, results: list[RecordMetadata]) -> dict[tuple[str, int], int]:
+    def _contiguous_offsets(
+        self, results: list[tuple[RecordMetadata, int]]
+    ) -> dict[tuple[str, int], int]:
         """Advance a partition's indexed offset only over a gap-free run of our own messages
         that starts where the ledger stands; anything else is left to the next catch-up."""
         assert self.ledger is not None
-        by_partition: dict[tuple[str, int], list[int]] = {}
-        for metadata in results:
-            by_partition.setdefault((metadata.topic, metadata.partition), []).append(
-                metadata.offset
-            )
+        ranges: dict[tuple[str, int], list[tuple[int, int]]] = {}
+        for metadata, count in results:
+            key = (metadata.topic, metadata.partition)
+            ranges.setdefault(key, []).append((metadata.offset, metadata.offset + count))
         advanced = {}
-        for (topic, partition), offsets in by_partition.items():
-            low, high = min(offsets), max(offsets)
-            if high - low + 1 == len(offsets) and self.ledger.offset(topic, partition) == low:
-                advanced[(topic, partition)] = high + 1
+        for (topic, partition), spans in ranges.items():
+            spans.sort()
+            position = self.ledger.offset(topic, partition)
+            for low, high in spans:
+                if low != position:
+                    break
+                position = high
+            else:
+                advanced[(topic, partition)] = position
         return advanced
 
     # --- internals -----------------------------------------------------------------------
@@ -214,19 +226,41 @@ class KafkaSalesSink:
             log.warning("the old producer did not stop in time; abandoning it")
 
     async def _send(self, messages: list[_Message]) -> None:
-        assert self._producer is not None
+        """Hand messages to the producer as one record batch per partition and per size limit:
+        per-message ``send`` costs a future and a lookup each, and was the bottleneck."""
+        producer = self._producer
+        assert producer is not None
+        pending = self._pending
+        by_partition: dict[tuple[str, int], list[_Message]] = {}
+        for message in messages:
+            partitions = self._partitions.get(message.topic)
+            if partitions is None:
+                partitions = sorted(await producer.partitions_for(message.topic))
+                self._partitions[message.topic] = partitions
+            partition = self._partitioner(message.key, partitions, partitions)
+            by_partition.setdefault((message.topic, partition), []).append(message)
         # aiokafka retries a dead broker without end; our own deadline turns that into a
         # failure that the retry-and-catch-up path knows how to handle.
         async with asyncio.timeout(self._deadline_s):
-            for message in messages:
-                future = await self._producer.send(message.topic, message.value, key=message.key)
-                self._pending.futures.append(future)
+            for (topic, partition), group in by_partition.items():
+                batch, count = producer.create_batch(), 0
+                for message in group:
+                    if batch.append(key=message.key, value=message.value, timestamp=None) is None:
+                        future = await producer.send_batch(batch, topic, partition=partition)
+                        pending.batches.append((future, count))
+                        batch, count = producer.create_batch(), 0
+                        batch.append(key=message.key, value=message.value, timestamp=None)
+                    count += 1
+                future = await producer.send_batch(batch, topic, partition=partition)
+                pending.batches.append((future, count))
+                pending.sent += len(group)
 
-    async def _await_all(self, pending: _Pending) -> list[RecordMetadata]:
-        if len(pending.futures) < len(pending.messages):
+    async def _await_all(self, pending: _Pending) -> list[tuple[RecordMetadata, int]]:
+        if pending.sent < len(pending.messages):
             raise KafkaError("not every message of the batch was handed to the producer")
         async with asyncio.timeout(self._deadline_s):
-            return list(await asyncio.gather(*pending.futures))
+            metadata = await asyncio.gather(*(future for future, _ in pending.batches))
+        return [(meta, count) for meta, (_, count) in zip(metadata, pending.batches, strict=True)]
 
     async def _resend_missing(self) -> None:
         await self._connect()  # reconnects and catches up: the ledger now knows what got in
@@ -239,9 +273,8 @@ class KafkaSalesSink:
                 LINE if message.topic == self._sales else REJECTION, [message.first_id]
             )
         ]
-        pending.futures = []
         log.info("resending %d of %d messages", len(missing), len(pending.messages))
-        pending.messages = missing
+        pending.messages, pending.sent, pending.batches = missing, 0, []
         await self._send(missing)
         await self._await_all(pending)
 

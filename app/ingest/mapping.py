@@ -44,6 +44,7 @@ REQUIRED_FIELDS = (
 )
 OPTIONAL_FIELDS = ("customer_id", "time_zone", "product_name", "unit_cost", "discount")
 CANONICAL_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
+PARSED_FIELDS = frozenset({"event_time", "quantity", "unit_price", "unit_cost", "discount"})
 TRANSFORMS: dict[str, Callable[[str], str]] = {"slug": slug, "integer_text": integer_text}
 CASES = ("keep", "upper", "lower", "title")
 SKIP_FIELDS = (*CANONICAL_FIELDS, "unit_price_cents", "unit_cost_cents", "discount_cents")
@@ -97,24 +98,43 @@ class FieldRule:
         return clean_text(raw, self.name, self.case)
 
     def compile(self) -> Callable[[Mapping[str, str]], str | None]:
-        """A getter for the hot path. Source values repeat a lot (stores, dates, prices), so
-        each distinct raw value is cleaned once; the cache is bounded by clearing it."""
+        """A getter for the hot path.
+
+        Fields that a parser reads next (numbers, dates) pass through untouched: the parser
+        trims and refuses what is not a number or a date. Text fields are cleaned once per
+        distinct raw value, since sources repeat them a lot (stores, products, order ids); the
+        cache is bounded by clearing it.
+        """
         if self.value is not None:
             constant = self.clean(self.value)
             return lambda row: constant
+        column, default, required, name = self.column, self.default, self.required, self.name
+        if column is not None and name in PARSED_FIELDS and self.transform is None:
+
+            def get_raw(row: Mapping[str, str]) -> str | None:
+                raw = row.get(column)
+                if raw and not raw.isspace():
+                    return raw
+                if default is not None:
+                    return default
+                if required:
+                    raise FieldError("missing_value", f"{name} is empty")
+                return None
+
+            return get_raw
         cache: dict[str | None, str | None] = {}
-        raw_text, clean, column = self.raw_text, self.clean, self.column
+        raw_text, clean = self.raw_text, self.clean
+        absent = object()
 
         def get(row: Mapping[str, str]) -> str | None:
             raw = row.get(column) if column is not None else raw_text(row)
-            try:
-                return cache[raw]
-            except KeyError:
+            value = cache.get(raw, absent)
+            if value is absent:
                 value = clean(raw)
                 if len(cache) > 100_000:
                     cache.clear()
                 cache[raw] = value
-                return value
+            return value  # type: ignore[return-value]
 
         return get
 

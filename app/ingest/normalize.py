@@ -7,7 +7,6 @@ dead-letter topic count by) and a ``detail`` a person can act on. Nothing here d
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
@@ -157,9 +156,12 @@ def parse_event_time(text: str, time_zone: str, formats: tuple[str, ...]) -> dat
 
 
 def pseudonymize(customer_id: str, key: bytes) -> str:
-    """A stable reference that cannot be turned back into the customer id without the key."""
-    digest = hmac.new(key, customer_id.encode(), hashlib.sha256).hexdigest()
-    return f"c-{digest[:24]}"
+    """A stable reference that cannot be turned back into the customer id without the key.
+
+    Keyed BLAKE2b is a MAC in its own right (no HMAC construction needed) and several times
+    faster than HMAC-SHA256, which matters once per line."""
+    digest = hashlib.blake2b(customer_id.encode(), key=key[:64], digest_size=12).hexdigest()
+    return f"c-{digest}"
 
 
 def stable_id(*parts: object) -> str:
