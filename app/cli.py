@@ -10,8 +10,14 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.settings import DEFAULT_KAFKA_PORT, Settings, load_settings
+
+if TYPE_CHECKING:
+    from app.ingest.mapping import SalesMapping
+    from app.ingest.pipeline import IngestSummary
+    from app.ingest.readers import Source
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -29,8 +35,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return EXIT_USAGE
+    from app.kafka.admin import KafkaUnavailableError
+
     try:
         return int(args.handler(args, load_settings()))
+    except KafkaUnavailableError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -155,7 +166,14 @@ def bootstrap_of(settings: Settings) -> str:
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
     from app.kafka.admin import ensure_topics
 
-    created = asyncio.run(ensure_topics(bootstrap_of(settings), settings.topics.all))
+    created = asyncio.run(
+        ensure_topics(
+            bootstrap_of(settings),
+            settings.topics.all,
+            settings.kafka_timeout_ms,
+            settings.kafka_replication,
+        )
+    )
     print(f"created: {', '.join(created)}" if created else "all topics exist")
     return EXIT_OK
 
@@ -177,7 +195,13 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_ingest_async(args, settings, mapping, sources, bootstrap))
 
 
-async def _ingest_async(args, settings, mapping, sources, bootstrap) -> int:  # type: ignore[no-untyped-def]
+async def _ingest_async(
+    args: argparse.Namespace,
+    settings: Settings,
+    mapping: SalesMapping,
+    sources: list[Source],
+    bootstrap: str | None,
+) -> int:
     from app.ingest.kafka_sink import BrokerUnavailableError, KafkaSalesSink
     from app.ingest.ledger import LedgerBusyError
     from app.ingest.memory import MemorySink
@@ -206,11 +230,14 @@ async def _ingest_async(args, settings, mapping, sources, bootstrap) -> int:  # 
         finally:
             if isinstance(sink, KafkaSalesSink):
                 await sink.stop()
-    _print_summary(summary, as_json=args.json)
+    where = (
+        "nowhere (dry run)" if bootstrap is None else f"topic {settings.topics.sales_rejected.name}"
+    )
+    _print_summary(summary, as_json=args.json, rejected_to=where)
     return EXIT_FAILED if summary.failures else EXIT_OK
 
 
-def _print_summary(summary, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def _print_summary(summary: IngestSummary, as_json: bool, rejected_to: str) -> None:
     out = sys.stderr if as_json else sys.stdout
     for rejection in summary.first_rejections[:10]:
         print(
@@ -219,7 +246,7 @@ def _print_summary(summary, as_json: bool) -> None:  # type: ignore[no-untyped-d
             file=sys.stderr,
         )
     if summary.rejected > 10:
-        print(f"... and {summary.rejected - 10} more on topic sales.rejected", file=sys.stderr)
+        print(f"... and {summary.rejected - 10} more, sent to {rejected_to}", file=sys.stderr)
     for failure in summary.failures:
         print(f"error: {failure}", file=sys.stderr)
     print(
@@ -257,9 +284,11 @@ def _generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    """Everything on the embedded defaults, until Ctrl-C; a broker this command started is
+    stopped with it, one that was already running is left running."""
     from app.generator.stream import stream_live
     from app.kafka.admin import ensure_topics
-    from app.kafka.launcher import LauncherError, broker_up, resolve_external
+    from app.kafka.launcher import LauncherError, broker_down, broker_up, resolve_external
 
     try:
         if settings.kafka_bootstrap:
@@ -269,15 +298,25 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     except LauncherError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
+    started_here = not status.external and status.message.startswith("started")
     bootstrap = status.bootstrap or ""
-    asyncio.run(ensure_topics(bootstrap, settings.topics.all))
+    asyncio.run(
+        ensure_topics(
+            bootstrap, settings.topics.all, settings.kafka_timeout_ms, settings.kafka_replication
+        )
+    )
+    stop_hint = (
+        "Ctrl-C stops the generator and the broker."
+        if started_here
+        else ("Ctrl-C stops the generator; the broker was running before and keeps running.")
+    )
     print(
         "DataApp is running:\n"
         f"  Kafka broker     {bootstrap}  (log: {status.log_file or 'external'})\n"
         f"  data dir         {settings.data_dir}\n"
         f"  generator        {args.rate:g} orders/s into topic '{settings.topics.sales.name}' "
         f"(dead letters: '{settings.topics.sales_rejected.name}')\n"
-        "Stop with Ctrl-C; the broker keeps running: 'dataapp kafka down' stops it.",
+        f"{stop_hint}",
         flush=True,
     )
     signal.signal(signal.SIGTERM, _interrupt)
@@ -286,6 +325,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt:
         print("\nstopped the generator", file=sys.stderr)
         return EXIT_OK
+    finally:
+        if started_here:
+            print(broker_down(settings.kafka_data_dir).message, file=sys.stderr)
 
 
 def _interrupt(signum: int, frame: object) -> None:

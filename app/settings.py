@@ -25,6 +25,8 @@ class Settings:
     kafka_attempts: int = 5
     """How often a Kafka operation is tried before a command gives up with an error."""
     kafka_timeout_ms: int = 15_000
+    kafka_replication: int = 1
+    """Replication factor of the topics DataApp creates (3 on a production cluster)."""
 
     @property
     def topics(self) -> TopicSet:
@@ -69,4 +71,5 @@ def load_settings() -> Settings:
         topic_prefix=os.environ.get("DATAAPP_TOPIC_PREFIX", ""),
         kafka_attempts=int(os.environ.get("DATAAPP_KAFKA_ATTEMPTS", "5")),
         kafka_timeout_ms=int(os.environ.get("DATAAPP_KAFKA_TIMEOUT_MS", "15000")),
+        kafka_replication=int(os.environ.get("DATAAPP_KAFKA_REPLICATION", "1")),
     )

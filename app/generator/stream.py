@@ -69,7 +69,9 @@ async def stream_live(
     """Publish the chain's reference data, then orders at ``rate`` per second, stamped now."""
     chain = build_chain(seed, stores=stores)
     topics = settings.topics
-    await ensure_topics(bootstrap, topics.all)
+    await ensure_topics(
+        bootstrap, topics.all, settings.kafka_timeout_ms, settings.kafka_replication
+    )
     await publish_reference(bootstrap, topics, chain.stores, chain.sellers, chain.products)
     generator = SalesGenerator(chain, seed)
     tag = live_run_tag(datetime.now(UTC))

@@ -73,6 +73,7 @@ class KafkaSalesSink:
         bootstrap: str,
         ledger_folder: Path,
         topics: TopicSet | None = None,
+        replication_factor: int = 1,
         max_attempts: int = 5,
         first_backoff_s: float = 0.5,
         request_timeout_ms: int = 15_000,
@@ -85,6 +86,7 @@ class KafkaSalesSink:
         self.max_attempts = max_attempts
         self.first_backoff_s = first_backoff_s
         self.request_timeout_ms = request_timeout_ms
+        self.replication_factor = replication_factor
         self._deadline_s = 2 * request_timeout_ms / 1000
         self.ledger: Ledger | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -98,6 +100,7 @@ class KafkaSalesSink:
             bootstrap,
             settings.ingest_dir,
             settings.topics,
+            replication_factor=settings.kafka_replication,
             max_attempts=settings.kafka_attempts,
             request_timeout_ms=settings.kafka_timeout_ms,
         )
@@ -120,8 +123,13 @@ class KafkaSalesSink:
 
     async def _connect(self) -> None:
         if self.ledger is None:
-            await ensure_topics(self.bootstrap, (self.topics.sales, self.topics.sales_rejected))
-            cluster = await cluster_id(self.bootstrap)
+            await ensure_topics(
+                self.bootstrap,
+                (self.topics.sales, self.topics.sales_rejected),
+                self.request_timeout_ms,
+                self.replication_factor,
+            )
+            cluster = await cluster_id(self.bootstrap, self.request_timeout_ms)
             self.ledger = Ledger(self.ledger_folder, f"{cluster}-{self._sales}")
         await self._close_producer()
         self._producer = AIOKafkaProducer(
@@ -311,7 +319,9 @@ class KafkaSalesSink:
         indexed = 0
         try:
             await consumer.start()
-            known = await partitions_of(self.bootstrap, (self._sales, self._rejected))
+            known = await partitions_of(
+                self.bootstrap, (self._sales, self._rejected), self.request_timeout_ms
+            )
             partitions = [
                 TopicPartition(topic, partition)
                 for topic, numbers in known.items()

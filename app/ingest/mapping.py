@@ -7,6 +7,7 @@ returns a :class:`ParsedLine` or raises :class:`FieldError` with the reason the 
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from app.ingest.normalize import (
     FieldError,
     clean_text,
     integer_text,
+    mac_key,
     parse_event_time,
     parse_money_cents,
     parse_quantity,
@@ -147,7 +149,7 @@ class SkipRule:
     reason: str
     values: frozenset[str] | None = None
     pattern: re.Pattern[str] | None = None
-    equals: int | None = None
+    equals: int | str | None = None
 
     def matches(self, value: object) -> bool:
         if value is None:
@@ -216,6 +218,13 @@ class SalesMapping:
             needed.append(self.returns.flag_column)
         return tuple(needed)
 
+    def columns(self) -> frozenset[str]:
+        """Every source column the mapping reads."""
+        names = {column for rule in self.fields.values() for column in rule.columns}
+        if self.returns.flag_column:
+            names.add(self.returns.flag_column)
+        return frozenset(names)
+
     def parser(self, pseudonym_key: bytes) -> LineParser:
         return LineParser(self, pseudonym_key)
 
@@ -225,7 +234,7 @@ class LineParser:
 
     def __init__(self, mapping: SalesMapping, pseudonym_key: bytes) -> None:
         self.mapping = mapping
-        self._key = pseudonym_key
+        self._key = mac_key(pseudonym_key)
         # Positional, in CANONICAL_FIELDS order, so the hot path unpacks instead of looking up;
         # constants are resolved here once and only columns are read per row.
         rules = [mapping.fields.get(name) for name in CANONICAL_FIELDS]
@@ -261,15 +270,15 @@ class LineParser:
             quantity = self._signed_quantity(quantity, order_id or "", row)
         unit_price = self._money.get(price_text) if price_text else None
         if unit_price is None:
-            unit_price = self._money_cents(price_text or "")
+            unit_price = self._money_cents(price_text or "", "unit_price")
         if unit_price < 0:
             raise FieldError("negative_price", f"unit price {price_text!r} is below zero")
         if unit_price > MAX_UNIT_PRICE_CENTS:
             raise FieldError("price_out_of_range", f"unit price {price_text!r} is absurd")
-        unit_cost = self._money_cents(cost_text) if cost_text else None
+        unit_cost = self._money_cents(cost_text, "unit_cost") if cost_text else None
         if unit_cost is not None and unit_cost < 0:
             raise FieldError("negative_cost", f"unit cost {cost_text!r} is below zero")
-        discount = self._money_cents(discount_text) if discount_text else 0
+        discount = self._money_cents(discount_text, "discount") if discount_text else 0
         if discount < 0:
             raise FieldError("negative_discount", f"discount {discount_text!r} is below zero")
         if discount > abs(quantity) * unit_price:
@@ -283,7 +292,7 @@ class LineParser:
         # Identity of a line: everything that makes it this sale, and nothing cosmetic (the
         # product name's spelling); an exact duplicate row gets the same id and counts once.
         line_id = stable_id(
-            f"{store_id}\x1f{order_id}\x1f{event_iso}\x1f{seller_id}\x1f{customer_id or ''}"
+            f"{store_id}\x1f{order_id}\x1f{event_iso}\x1f{seller_id}\x1f{customer_ref or ''}"
             f"\x1f{channel}\x1f{sku}\x1f{quantity}\x1f{unit_price}\x1f{discount}\x1f"
             f"{'' if unit_cost is None else unit_cost}"
         )
@@ -320,10 +329,13 @@ class LineParser:
             self._times[cache_key] = cached
         return cached
 
-    def _money_cents(self, text: str) -> int:
+    def _money_cents(self, text: str, field: str) -> int:
         cached = self._money.get(text)
         if cached is None:
-            cached = parse_money_cents(text, self.mapping.source.decimal_separator)
+            try:
+                cached = parse_money_cents(text, self.mapping.source.decimal_separator)
+            except FieldError as error:
+                raise FieldError(error.reason, f"{field}: {error.detail}") from None
             if len(self._money) > 200_000:
                 self._money.clear()
             self._money[text] = cached
@@ -373,13 +385,18 @@ def _field_rule(name: str, spec: Any) -> FieldRule:
     if transform is not None and transform not in TRANSFORMS:
         raise MappingError(f"field {name!r}: transform must be one of {sorted(TRANSFORMS)}")
 
+    if required and spec.get("required", True) is False:
+        raise MappingError(f"field {name!r} is required by every sale; give it a default instead")
+
     def text(key: str) -> str | None:
         return None if spec.get(key) is None else str(spec[key])
 
+    # A field with only a default is a constant.
+    value = text("value") if sources else text("default")
     return FieldRule(
         name=name,
         column=text("column"),
-        value=text("value"),
+        value=value,
         template=text("template"),
         default=text("default"),
         required=bool(spec.get("required", required)),
@@ -400,6 +417,8 @@ def _skip_rule(index: int, spec: Any) -> SkipRule:
     if not re.fullmatch(r"[a-z][a-z0-9_]*", reason):
         raise MappingError(f"skip rule {index + 1}: reason must be snake_case, not {reason!r}")
     if "in" in spec:
+        if not isinstance(spec["in"], list):
+            raise MappingError(f"skip rule {index + 1}: 'in' takes a list of values")
         return SkipRule(spec["field"], reason, values=frozenset(str(v) for v in spec["in"]))
     if "matches" in spec:
         try:
@@ -407,14 +426,36 @@ def _skip_rule(index: int, spec: Any) -> SkipRule:
         except re.error as error:
             raise MappingError(f"skip rule {index + 1}: bad regular expression: {error}") from None
         return SkipRule(spec["field"], reason, pattern=pattern)
-    return SkipRule(spec["field"], reason, equals=int(spec["equals"]))
+    if spec["field"].endswith("_cents"):
+        try:
+            return SkipRule(spec["field"], reason, equals=int(spec["equals"]))
+        except (TypeError, ValueError):
+            raise MappingError(
+                f"skip rule {index + 1}: {spec['field']} is compared with a whole number of cents"
+            ) from None
+    return SkipRule(spec["field"], reason, equals=str(spec["equals"]))
+
+
+TOP_LEVEL_KEYS = ("name", "description", "source", "fields", "returns", "skip", "dedupe")
+SOURCE_KEYS = ("format", "delimiter", "encoding", "decimal_separator", "time_zone", "date_formats")
+RETURNS_KEYS = ("order_id_prefix", "flag_column", "flag_values")
+
+
+def _only_keys(where: str, spec: Any, allowed: tuple[str, ...]) -> None:
+    if not isinstance(spec, dict):
+        raise MappingError(f"{where} must be a mapping of keys to values")
+    unknown = sorted(set(spec) - set(allowed))
+    if unknown:
+        raise MappingError(f"{where}: unknown keys {unknown}; known: {', '.join(allowed)}")
 
 
 def mapping_from_dict(data: Any, origin: str = "<mapping>") -> SalesMapping:
     if not isinstance(data, dict):
         raise MappingError(f"{origin}: a mapping is a YAML object with 'fields'")
     try:
+        _only_keys("the mapping", data, TOP_LEVEL_KEYS)
         source_spec = data.get("source") or {}
+        _only_keys("source", source_spec, SOURCE_KEYS)
         source = SourceOptions(
             format=str(source_spec.get("format", "auto")),
             delimiter=str(source_spec.get("delimiter", "auto")),
@@ -423,6 +464,13 @@ def mapping_from_dict(data: Any, origin: str = "<mapping>") -> SalesMapping:
             time_zone=str(source_spec.get("time_zone", "UTC")),
             date_formats=tuple(str(f) for f in source_spec.get("date_formats", ())),
         )
+        if source.encoding != "auto":
+            try:
+                codecs.lookup(source.encoding)
+            except LookupError:
+                raise MappingError(
+                    f"source.encoding: unknown encoding {source.encoding!r}"
+                ) from None
         if source.format not in ("auto", "csv", "jsonl", "json"):
             raise MappingError("source.format must be auto, csv, jsonl or json")
         if source.decimal_separator not in (".", ","):
@@ -446,6 +494,7 @@ def mapping_from_dict(data: Any, origin: str = "<mapping>") -> SalesMapping:
             raise MappingError(f"required fields without a source: {', '.join(missing)}")
         rules = {name: _field_rule(name, spec) for name, spec in fields_spec.items()}
         returns_spec = data.get("returns") or {}
+        _only_keys("returns", returns_spec, RETURNS_KEYS)
         returns = ReturnRules(
             order_id_prefix=returns_spec.get("order_id_prefix"),
             flag_column=returns_spec.get("flag_column"),

@@ -20,11 +20,15 @@ EARLIEST_EVENT = datetime(1990, 1, 1, tzinfo=UTC)
 # Clocks of tills drift; a day of slack avoids rejecting a store whose clock runs ahead.
 FUTURE_SLACK = timedelta(days=1)
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Tabs and line breaks are white space (folded below); other control characters and lone
+# surrogates (which JSON escapes can produce) cannot be stored or shown safely.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 _SPACES = re.compile(r"\s+")
 _CURRENCY = re.compile(r"^(?:R\$|US\$|\$|£|€|BRL|GBP|USD|EUR)\s*|\s*(?:R\$|£|€|BRL|GBP)$")
-_DOT_DECIMAL = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$|^\d+(?:\.\d+)?$|^\.\d+$")
-_COMMA_DECIMAL = re.compile(r"^\d{1,3}(?:\.\d{3})+(?:,\d+)?$|^\d+(?:,\d+)?$|^,\d+$")
+# ASCII digits only: \d would also take "٣", which int() then reads as 3.
+_DOT_DECIMAL = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$|^\d+(?:\.\d+)?$|^\.\d+$", re.ASCII)
+_COMMA_DECIMAL = re.compile(r"^\d{1,3}(?:\.\d{3})+(?:,\d+)?$|^\d+(?:,\d+)?$|^,\d+$", re.ASCII)
 
 
 class FieldError(ValueError):
@@ -37,7 +41,9 @@ class FieldError(ValueError):
 def clean_text(text: str, field: str, case: str = "keep") -> str:
     """Trim, fold inner runs of white space, refuse control characters and absurd lengths."""
     if _CONTROL.search(text):
-        raise FieldError("control_characters", f"{field} contains control characters")
+        raise FieldError(
+            "control_characters", f"{field} contains control characters or unencodable text"
+        )
     cleaned = _SPACES.sub(" ", text.strip())
     limit = MAX_TEXT_LENGTH.get(field, MAX_TEXT_LENGTH["default"])
     if len(cleaned) > limit:
@@ -71,12 +77,17 @@ def parse_money_cents(text: str, decimal_separator: str = ".") -> int:
     Accepts thousands separators only in well-formed groups of three, so "1.234,56" in a
     dot-decimal feed is refused rather than read as 1.23456.
     """
-    value = _CURRENCY.sub("", text.strip()).replace(" ", "")
+    value = text.strip()
     if not value:
         raise FieldError("missing_value", "amount is empty")
     negative = value.startswith("-")
     if negative or value.startswith("+"):
         value = value[1:]
+    value = _CURRENCY.sub("", value).replace(" ", "")
+    if value.startswith("-") and not negative:  # "£-3.39"
+        negative, value = True, value[1:]
+    if not value and not negative:  # "R$" alone; a lone "-" is no amount either, below
+        raise FieldError("missing_value", "amount is empty")
     pattern = _DOT_DECIMAL if decimal_separator == "." else _COMMA_DECIMAL
     if not pattern.match(value):
         other = _COMMA_DECIMAL if decimal_separator == "." else _DOT_DECIMAL
@@ -100,6 +111,8 @@ def parse_money_cents(text: str, decimal_separator: str = ".") -> int:
 def parse_quantity(text: str) -> int:
     value = text.strip()
     try:
+        if not _WHOLE_NUMBER.fullmatch(value):  # int() would also take "1_000" and "٣"
+            raise ValueError(value)
         quantity = int(value)
     except ValueError:
         head, dot, tail = value.partition(".")
@@ -120,7 +133,7 @@ def parse_quantity(text: str) -> int:
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a folder: OSError
         raise FieldError("unknown_time_zone", f"{name!r} is not an IANA time zone") from None
 
 
@@ -149,10 +162,18 @@ def parse_event_time(text: str, time_zone: str, formats: tuple[str, ...]) -> dat
         raise FieldError("invalid_date", f"{text!r} matches none of: {tried}")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone(time_zone))
-    moment = parsed.astimezone(UTC)
+    try:
+        moment = parsed.astimezone(UTC)
+    except (OverflowError, ValueError):  # year 1 or 9999 shifted out of range
+        raise FieldError("date_out_of_range", f"{text!r} is before 1990 or in the future") from None
     if moment < EARLIEST_EVENT or moment > datetime.now(UTC) + FUTURE_SLACK:
         raise FieldError("date_out_of_range", f"{text!r} is before 1990 or in the future")
     return moment
+
+
+def mac_key(secret: bytes) -> bytes:
+    """BLAKE2b takes keys of up to 64 bytes; a longer secret is hashed down, not cut."""
+    return secret if len(secret) <= 64 else hashlib.blake2b(secret).digest()
 
 
 def pseudonymize(customer_id: str, key: bytes) -> str:
@@ -160,7 +181,7 @@ def pseudonymize(customer_id: str, key: bytes) -> str:
 
     Keyed BLAKE2b is a MAC in its own right (no HMAC construction needed) and several times
     faster than HMAC-SHA256, which matters once per line."""
-    digest = hashlib.blake2b(customer_id.encode(), key=key[:64], digest_size=12).hexdigest()
+    digest = hashlib.blake2b(customer_id.encode(), key=mac_key(key), digest_size=12).hexdigest()
     return f"c-{digest}"
 
 

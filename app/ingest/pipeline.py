@@ -23,7 +23,6 @@ from app.ingest.readers import RawRow, Source, read_rows
 from app.records import Rejection, Sale, SaleLine
 
 BATCH_ROWS = 5_000
-YIELD_EVERY_ROWS = 1_000
 
 
 class SalesSink(Protocol):
@@ -93,20 +92,22 @@ class IngestSummary:
 
 @dataclass(slots=True)
 class _Batch:
-    lines: list[tuple[ParsedLine, RawRow]] = field(default_factory=list)
+    lines: list[ParsedLine] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     failures: list[SourceFailure] = field(default_factory=list)
     rows: int = 0
 
 
 def rejection_for(row: RawRow, reason: str, detail: str) -> Rejection:
+    # JSON escapes can smuggle lone surrogates into text; they cannot be encoded as UTF-8.
+    raw = row.raw[:10_000].encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return Rejection(
-        rejection_id=stable_id(row.source, row.line_number, reason, row.raw),
+        rejection_id=stable_id(row.source, row.line_number, row.part, reason, raw),
         source=row.source,
         line_number=row.line_number,
         reason=reason,
         detail=detail,
-        raw=row.raw[:10_000],
+        raw=raw,
     )
 
 
@@ -159,17 +160,22 @@ class IngestPipeline:
         self.on_bytes = on_bytes
         self.keep_first_rejections = keep_first_rejections
 
-    def check_header(self, source: str, header: Sequence[str]) -> None:
-        """Refuse a CSV whose header lacks a column the mapping needs, before any row is sent."""
+    def check_header(self, source: str, header: list[str]) -> list[str]:
+        """Refuse a CSV whose header lacks a column the mapping needs, before any row is sent.
+
+        Column names match exactly or, failing that, ignoring case; the header is returned
+        with such names spelled as the mapping spells them."""
+        wanted = self.mapping.columns()
+        by_folded = {column.casefold(): column for column in wanted}
         present = set(header)
-        by_folded = {name.casefold(): name for name in header}
-        missing = [
-            column
-            for column in self.mapping.required_columns()
-            if column not in present and column.casefold() not in by_folded
+        header = [
+            name if name in present and name in wanted else by_folded.get(name.casefold(), name)
+            for name in header
         ]
+        missing = [column for column in self.mapping.required_columns() if column not in header]
         if missing:
             raise MissingColumnsError(source, missing, header)
+        return header
 
     def preflight(self, sources: Sequence[Source]) -> list[MissingColumnsError]:
         """Header check of every file before anything of any of them is sent."""
@@ -177,18 +183,19 @@ class IngestPipeline:
         for source in sources:
             if source.path is None:
                 continue  # stdin is checked as it is read, still before its first row is sent
+
+            def header_only(header: list[str], name: str = source.name) -> list[str]:
+                self.check_header(name, header)
+                raise _HeaderSeen
+
             try:
-                for _ in read_rows(source, self.mapping.source, on_header=self._header_only):
+                for _ in read_rows(source, self.mapping.source, on_header=header_only):
                     break
             except MissingColumnsError as error:
                 problems.append(error)
             except _HeaderSeen:
                 pass
         return problems
-
-    def _header_only(self, header: list[str]) -> None:
-        self.check_header("", header)
-        raise _HeaderSeen
 
     async def ingest(self, sources: Sequence[Source]) -> IngestSummary:
         summary = IngestSummary()
@@ -223,8 +230,8 @@ class IngestPipeline:
         return await self.ingest([Source(name=source_name, data=orjson.dumps(records))])
 
     def _rows_of(self, source: Source, summary: IngestSummary) -> Iterator[RawRow]:
-        def on_header(header: list[str]) -> None:
-            self.check_header(source.name, header)
+        def on_header(header: list[str]) -> list[str]:
+            return self.check_header(source.name, header)
 
         try:
             yield from read_rows(source, self.mapping.source, self.on_bytes, on_header)
@@ -244,7 +251,7 @@ class IngestPipeline:
                     batch.failures.append(SourceFailure(row.source, row.line_number, message))
             else:
                 try:
-                    batch.lines.append((parse(row.fields or {}), row))
+                    batch.lines.append(parse(row.fields or {}))
                 except FieldError as error:
                     batch.rejections.append(rejection_for(row, error.reason, error.detail))
             if batch.rows >= self.batch_rows:
@@ -258,11 +265,11 @@ class IngestPipeline:
     ) -> list[ParsedLine]:
         summary.read += batch.rows
         if not self.mapping.dedupe:
-            return [parsed for parsed, _ in batch.lines]
-        known = await self.sink.known_ids([parsed.line_id for parsed, _ in batch.lines])
+            return batch.lines
+        known = await self.sink.known_ids([parsed.line.line_id for parsed in batch.lines])
         accepted: list[ParsedLine] = []
-        for parsed, _row in batch.lines:
-            line_id = parsed.line_id
+        for parsed in batch.lines:
+            line_id = parsed.line.line_id
             if line_id in known or line_id in batch_ids or line_id in pending_ids:
                 summary.duplicates += 1
                 continue

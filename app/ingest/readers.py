@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import codecs
 import csv
-import gzip
 import io
 import json
+import re
 import sys
 import zlib
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -37,6 +38,8 @@ SUFFIX_FORMATS[".json"] = "json"
 READABLE_SUFFIXES = tuple(SUFFIX_FORMATS) + tuple(f"{s}.gz" for s in SUFFIX_FORMATS) + (".gz",)
 DELIMITERS = (",", ";", "\t", "|")
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f\ufffd]")
+
 csv.field_size_limit(1 << 20)
 
 
@@ -48,6 +51,8 @@ class RawRow:
     raw: str
     problem: tuple[str, str] | None = None
     fatal: bool = False
+    part: int = 0
+    """Which line of a JSON order record with nested ``lines`` (they share a line number)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +103,49 @@ def expand_paths(paths: list[str]) -> list[Source]:
     return sources
 
 
+class _Gunzip(io.RawIOBase):
+    """gzip decompressed chunk by chunk, so that a truncated or corrupt stream still yields
+    every byte before the damage (``gzip.GzipFile`` loses its last buffer); ``error`` then says
+    what happened. Concatenated gzip members are read one after the other."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._inflater = zlib.decompressobj(wbits=31)
+        self._out = b""
+        self._position = 0
+        self._done = False
+        self.error: str | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while self._position >= len(self._out) and not self._done:
+            self._out, self._position = self._inflate(self._raw.read(1 << 16)), 0
+        size = min(len(buffer), len(self._out) - self._position)
+        buffer[:size] = self._out[self._position : self._position + size]
+        self._position += size
+        return size
+
+    def _inflate(self, chunk: bytes) -> bytes:
+        if not chunk:
+            if not self._inflater.eof:
+                self.error = "the gzip stream ends early: the file is truncated"
+            self._done = True
+            return b""
+        out = b""
+        try:
+            while chunk:
+                if self._inflater.eof:
+                    self._inflater = zlib.decompressobj(wbits=31)
+                out += self._inflater.decompress(chunk)
+                chunk = self._inflater.unused_data if self._inflater.eof else b""
+        except zlib.error as error:
+            self.error = f"the gzip data is corrupt ({error})"
+            self._done = True
+        return out
+
+
 class _Lines:
     """Binary lines from a possibly gzipped stream, counting bytes and trapping corruption.
 
@@ -106,54 +154,51 @@ class _Lines:
     """
 
     def __init__(self, stream: BinaryIO, on_bytes: Callable[[int], None] | None) -> None:
-        buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream)  # type: ignore[arg-type]
-        self._raw = buffered
-        self.compressed = buffered.peek(2)[:2] == GZIP_MAGIC  # type: ignore[attr-defined]
-        inner = gzip.GzipFile(fileobj=buffered, mode="rb") if self.compressed else buffered
+        if not hasattr(stream, "peek"):
+            stream = io.BufferedReader(stream)  # type: ignore[arg-type]
+        self._raw = stream
+        self.compressed = stream.peek(2)[:2] == GZIP_MAGIC  # type: ignore[attr-defined]
+        self._gunzip = _Gunzip(stream) if self.compressed else None
         # A large buffer lets the reader peek far enough to guess encoding and format.
+        inner = self._gunzip or stream
         self._stream = io.BufferedReader(inner, buffer_size=SNIFF_BYTES)  # type: ignore[arg-type]
         self._on_bytes = on_bytes
         self._reported = 0
-        self.error: str | None = None
+        self._error: str | None = None
+        self.cut_line = b""
+
+    @property
+    def error(self) -> str | None:
+        return self._error or (self._gunzip.error if self._gunzip else None)
 
     def peek_text(self, size: int) -> bytes:
         try:
             return self._stream.peek(size)[:size]
-        except (OSError, EOFError, zlib.error) as error:
-            self.error = _describe_stream_error(error, self.compressed)
+        except OSError as error:
+            self._error = f"the file could not be read ({error})"
             return b""
 
     def __iter__(self) -> Iterator[bytes]:
-        """Binary lines; stops (setting ``error``) instead of raising on corrupt input."""
+        """Binary lines; stops (setting ``error``) instead of raising on unreadable input.
+
+        Only the last line can lack its line break. When the stream broke off, that line is
+        cut short and must not pass for a complete row (a price "10.5" cut from "10.50"
+        would), so it is kept in ``cut_line`` instead of being yielded."""
         number = 0
         try:
             for line in self._stream:
+                if not line.endswith(b"\n"):
+                    self.cut_line = line
+                    break
                 number += 1
                 yield line
                 if not number & 4095:
                     self._report()
-        except (OSError, EOFError, zlib.error) as error:
-            self.error = _describe_stream_error(error, self.compressed)
-        self._report()
-
-    def text(self, encoding: str, bad_lines: set[int], pending: list[str]) -> Iterator[str]:
-        """Decoded lines, one at a time so that one badly encoded line costs one row, not the
-        file; each line is also kept in ``pending`` until the reader has made a row of it."""
-        number = 0
-        try:
-            for line in self._stream:
-                number += 1
-                try:
-                    text = line.decode(encoding)
-                except UnicodeDecodeError:
-                    bad_lines.add(number)
-                    text = line.decode(encoding, errors="replace")
-                pending.append(text)
-                yield text
-                if not number & 4095:
-                    self._report()
-        except (OSError, EOFError, zlib.error) as error:
-            self.error = _describe_stream_error(error, self.compressed)
+        except OSError as error:
+            self._error = f"the file could not be read ({error})"
+        if self.cut_line and not self.error:
+            yield self.cut_line
+            self.cut_line = b""
         self._report()
 
     def _report(self) -> None:
@@ -164,12 +209,48 @@ class _Lines:
         self._reported = position
 
 
-def _describe_stream_error(error: BaseException, compressed: bool) -> str:
-    if isinstance(error, EOFError):
-        return "the gzip stream ends early: the file is truncated"
-    if compressed:
-        return f"the gzip data is corrupt ({error})"
-    return f"the file could not be read ({error})"
+class _LineFeed:
+    """Decoded, numbered lines for ``csv.reader``.
+
+    It remembers the lines the reader took for the current row (their numbers and text, and
+    whether they decoded cleanly), and lines can be put back: when a quote left open swallows
+    the lines after it, only the line with the quote is rejected and the rest are read again.
+    Decoding is per line so that one badly encoded line costs one row, not the file.
+    """
+
+    def __init__(self, lines: Iterable[bytes], encoding: str) -> None:
+        self._source = iter(lines)
+        self._encoding = encoding
+        self._number = 0
+        self._back: deque[tuple[int, str, bool]] = deque()
+        self.taken: list[tuple[int, str, bool]] = []
+
+    def __iter__(self) -> _LineFeed:
+        return self
+
+    def __next__(self) -> str:
+        if self._back:
+            item = self._back.popleft()
+        else:
+            line = next(self._source)
+            self._number += 1
+            try:
+                item = (self._number, line.decode(self._encoding), False)
+            except UnicodeDecodeError:
+                item = (self._number, line.decode(self._encoding, errors="replace"), True)
+        self.taken.append(item)
+        return item[1]
+
+    @property
+    def last_number(self) -> int:
+        return self._number
+
+    def take(self) -> list[tuple[int, str, bool]]:
+        taken, self.taken = self.taken, []
+        return taken
+
+    def put_back(self, items: list[tuple[int, str, bool]]) -> None:
+        self._back.extendleft(reversed(items))
 
 
 def choose_encoding(sample: bytes, configured: str) -> str:
@@ -182,7 +263,12 @@ def choose_encoding(sample: bytes, configured: str) -> str:
     try:
         decoder.decode(sample, final=False)
     except UnicodeDecodeError:
-        return "latin-1"
+        # A UTF-8 file with a few bad bytes still has far more valid multi-byte characters
+        # than invalid bytes; a Latin-1 file has almost none that happen to be valid UTF-8.
+        text = sample.decode("utf-8", errors="replace")
+        invalid = text.count("\ufffd")
+        valid = len(_NON_ASCII.findall(text))
+        return "utf-8" if valid > invalid else "latin-1"
     return "utf-8"
 
 
@@ -201,7 +287,7 @@ def detect_format(source: Source, sample: bytes, configured: str) -> str:
     for suffix, kind in SUFFIX_FORMATS.items():
         if name.endswith(suffix):
             return kind
-    first = sample.lstrip()[:1]
+    first = sample.removeprefix(codecs.BOM_UTF8).lstrip()[:1]
     if first == b"[":
         return "json"
     if first == b"{":
@@ -213,12 +299,13 @@ def read_rows(
     source: Source,
     options: SourceOptions,
     on_bytes: Callable[[int], None] | None = None,
-    on_header: Callable[[list[str]], None] | None = None,
+    on_header: Callable[[list[str]], list[str]] | None = None,
 ) -> Iterator[RawRow]:
-    """Rows of one source. ``on_header`` sees a CSV header first and may raise to refuse it."""
+    """Rows of one source. ``on_header`` sees a CSV header first; it returns the header to use
+    (names may be respelled) or raises to refuse the file."""
     lines = _Lines(source.open(), on_bytes)
     sample = lines.peek_text(SNIFF_BYTES)
-    if lines.error:
+    if lines.error and not sample:
         yield RawRow(source.name, 1, None, "", ("corrupt_file", lines.error), fatal=True)
         return
     encoding = choose_encoding(sample, options.encoding)
@@ -236,65 +323,74 @@ def _csv_rows(
     lines: _Lines,
     encoding: str,
     options: SourceOptions,
-    on_header: Callable[[list[str]], None] | None,
+    on_header: Callable[[list[str]], list[str]] | None,
 ) -> Iterator[RawRow]:
-    bad_lines: set[int] = set()
-    pending: list[str] = []
-    text_lines = lines.text(encoding, bad_lines, pending)
-    first = next(text_lines, None)
+    feed = _LineFeed(lines, encoding)
+    first = next(feed, None)
     if first is None:
         if lines.error:
             yield RawRow(source.name, 1, None, "", ("corrupt_file", lines.error), fatal=True)
         return
+    feed.take()
     delimiter = choose_delimiter(first, options.delimiter)
-    header = [
-        cell.strip().lstrip("\ufeff") for cell in next(csv.reader([first], delimiter=delimiter))
-    ]
-    pending.clear()
+    try:
+        cells = next(csv.reader([first], delimiter=delimiter, strict=True))
+    except csv.Error as error:
+        detail = f"the header line cannot be read as CSV ({error})"
+        yield RawRow(source.name, 1, None, first.rstrip("\r\n"), ("broken_header", detail), True)
+        return
+    header = [cell.strip().lstrip("\ufeff") for cell in cells]
     if on_header is not None:
-        on_header(header)
+        header = on_header(header)
     width = len(header)
-    reader = csv.reader(text_lines, delimiter=delimiter, strict=True)
-    line_number = 2  # where the next row starts: the header is line 1
+    reader = csv.reader(feed, delimiter=delimiter, strict=True)
     while True:
+        problem = ""
         try:
             cells = next(reader)
         except StopIteration:
             break
         except csv.Error as error:
-            raw = "".join(pending)
-            pending.clear()
-            end = reader.line_num + 1
-            if "unexpected end of data" in str(error) or lines.error:
+            cells, problem = None, str(error)
+        taken = feed.take()
+        if not taken:
+            break
+        start, first_line, bad = taken[0]
+        if len(taken) == 1:
+            if not cells and cells is not None:
+                continue  # a blank line separates nothing and is not a row
+            raw = first_line.rstrip("\r\n")
+        else:
+            if (cells is None or len(cells) != width) and '"' in first_line:
+                # A quote left open swallowed the following lines: reject the line with it
+                # and read the others again.
+                feed.put_back(taken[1:])
                 detail = (
-                    f"a quoted field opened at line {line_number} is never closed; "
-                    f"lines {line_number}-{end - 1} could not be read as rows"
+                    f"a quote opened on line {start} is not closed on it; the lines after it "
+                    "are read again as rows"
                 )
-                yield RawRow(source.name, line_number, None, raw, ("broken_quoting", detail), True)
-                return
-            yield RawRow(source.name, line_number, None, raw, ("broken_quoting", str(error)))
-            line_number = end
-            continue
-        end = reader.line_num + 1
-        raw = pending[0] if len(pending) == 1 else "".join(pending)
-        pending.clear()
-        start, line_number = line_number, end
-        if not cells:
-            continue  # a blank line separates nothing and is not a row
-        if bad_lines and any(n in bad_lines for n in range(start, end)):
+                row = RawRow(source.name, start, None, first_line.rstrip("\r\n"))
+                row.problem = ("broken_quoting", detail)
+                yield row
+                continue
+            raw = "".join(text for _, text, _ in taken).rstrip("\r\n")
+            bad = any(flag for _, _, flag in taken)
+        if bad:
             detail = f"not valid {encoding}; if the file is Latin-1 set source.encoding: latin-1"
             yield RawRow(source.name, start, None, raw, ("invalid_encoding", detail))
-            continue
-        if len(cells) != width:
+        elif cells is None:
+            yield RawRow(source.name, start, None, raw, ("broken_quoting", problem))
+        elif len(cells) != width:
             detail = f"expected {width} fields as in the header, found {len(cells)}"
             yield RawRow(source.name, start, None, raw, ("wrong_column_count", detail))
-            continue
-        # The width was checked above.
-        yield RawRow(source.name, start, dict(zip(header, cells, strict=False)), raw)
+        else:
+            # The width was checked above.
+            yield RawRow(source.name, start, dict(zip(header, cells, strict=False)), raw)
     if lines.error:
-        yield RawRow(
-            source.name, line_number, None, "".join(pending), ("corrupt_file", lines.error), True
-        )
+        cut = lines.cut_line.decode(encoding, errors="replace")
+        problem_row = RawRow(source.name, feed.last_number + 1, None, cut)
+        problem_row.problem, problem_row.fatal = ("corrupt_file", lines.error), True
+        yield problem_row
 
 
 def _scalar_text(value: Any) -> str:
@@ -322,16 +418,17 @@ def _record_rows(source: Source, number: int, record: Any, raw: str) -> Iterator
         yield RawRow(source.name, number, {k: _scalar_text(v) for k, v in record.items()}, raw)
         return
     if not isinstance(nested, list) or not nested:
-        yield RawRow(source.name, number, None, raw, ("invalid_lines", "'lines' must be a list"))
+        detail = "'lines' must be a non-empty list of line objects"
+        yield RawRow(source.name, number, None, raw, ("invalid_lines", detail))
         return
     header = {k: _scalar_text(v) for k, v in record.items() if k != "lines"}
-    for line in nested:
+    for part, line in enumerate(nested):
         if not isinstance(line, dict):
-            yield RawRow(source.name, number, None, raw, ("not_an_object", "a line is no object"))
+            detail = f"line {part + 1} of the order is not an object"
+            yield RawRow(source.name, number, None, raw, ("not_an_object", detail), part=part)
             continue
-        yield RawRow(
-            source.name, number, header | {k: _scalar_text(v) for k, v in line.items()}, raw
-        )
+        fields = header | {k: _scalar_text(v) for k, v in line.items()}
+        yield RawRow(source.name, number, fields, raw, part=part)
 
 
 def _jsonl_rows(source: Source, lines: _Lines, encoding: str) -> Iterator[RawRow]:
@@ -353,7 +450,8 @@ def _jsonl_rows(source: Source, lines: _Lines, encoding: str) -> Iterator[RawRow
             continue
         yield from _record_rows(source, number, record, text.rstrip("\r\n"))
     if lines.error:
-        yield RawRow(source.name, number + 1, None, "", ("corrupt_file", lines.error), True)
+        cut = lines.cut_line.decode(encoding, errors="replace")
+        yield RawRow(source.name, number + 1, None, cut, ("corrupt_file", lines.error), True)
 
 
 def _json_array_rows(source: Source, lines: _Lines, encoding: str) -> Iterator[RawRow]:
@@ -362,8 +460,9 @@ def _json_array_rows(source: Source, lines: _Lines, encoding: str) -> Iterator[R
     text = data.decode(encoding, errors="replace")
     decoder = json.JSONDecoder()
     position = _skip_space(text, 0)
-    if lines.error and not text[position:]:
-        yield RawRow(source.name, 1, None, "", ("corrupt_file", lines.error), True)
+    if not text[position:]:
+        if lines.error:
+            yield RawRow(source.name, 1, None, "", ("corrupt_file", lines.error), True)
         return
     if text[position : position + 1] != "[":
         detail = "a JSON file must hold an array of records (or use .jsonl, one per line)"
@@ -372,30 +471,54 @@ def _json_array_rows(source: Source, lines: _Lines, encoding: str) -> Iterator[R
     position = _skip_space(text, position + 1)
     if text[position : position + 1] == "]":
         return
+    counted = [0, 1]  # up to which position newlines are counted, and the line there
+
+    def line_at(at: int) -> int:
+        counted[1] += text.count("\n", counted[0], at)  # positions only grow: linear overall
+        counted[0] = at
+        return counted[1]
+
     while True:
-        line_number = text.count("\n", 0, position) + 1
+        line_number = line_at(position)
         try:
             record, end = decoder.raw_decode(text, position)
         except json.JSONDecodeError as error:
             reason = "corrupt_file" if lines.error else "invalid_json"
             detail = lines.error or f"{error.msg} at line {error.lineno} column {error.colno}"
             yield RawRow(
-                source.name, line_number, None, text[position:][:2000], (reason, detail), True
+                source.name,
+                line_number,
+                None,
+                text[position : position + 2000],
+                (reason, detail),
+                True,
             )
             return
         yield from _record_rows(source, line_number, record, text[position:end])
         position = _skip_space(text, end)
         mark = text[position : position + 1]
         if mark == "]":
+            rest = _skip_space(text, position + 1)
+            if rest < len(text):
+                line_number = line_at(rest)
+                detail = "data after the end of the array was not read"
+                yield RawRow(
+                    source.name,
+                    line_number,
+                    None,
+                    text[rest : rest + 2000],
+                    ("invalid_json", detail),
+                    True,
+                )
             return
         if mark != ",":
-            line_number = text.count("\n", 0, position) + 1
+            line_number = line_at(position)
             detail = lines.error or "expected ',' or ']' after an element: the array is cut short"
             yield RawRow(
                 source.name,
                 line_number,
                 None,
-                text[position:][:2000],
+                text[position : position + 2000],
                 ("invalid_json", detail),
                 True,
             )

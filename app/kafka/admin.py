@@ -38,7 +38,10 @@ async def cluster_id(bootstrap: str, timeout_ms: int = 10_000) -> str:
 
 
 async def ensure_topics(
-    bootstrap: str, specs: Iterable[TopicSpec], timeout_ms: int = 15_000
+    bootstrap: str,
+    specs: Iterable[TopicSpec],
+    timeout_ms: int = 15_000,
+    replication_factor: int = 1,
 ) -> list[str]:
     """Create the topics that do not exist yet; return the names created."""
     client = await _admin(bootstrap, timeout_ms)
@@ -51,7 +54,7 @@ async def ensure_topics(
             NewTopic(
                 name=spec.name,
                 num_partitions=spec.partitions,
-                replication_factor=1,
+                replication_factor=replication_factor,
                 topic_configs=dict(spec.configs),
             )
             for spec in wanted
@@ -64,10 +67,12 @@ async def ensure_topics(
         await client.close()
 
 
-async def partitions_of(bootstrap: str, topics: Iterable[str]) -> dict[str, list[int]]:
+async def partitions_of(
+    bootstrap: str, topics: Iterable[str], timeout_ms: int = 10_000
+) -> dict[str, list[int]]:
     """Partition numbers of each existing topic (a consumer's own metadata only knows the
     topics it subscribed to, so ask the admin API)."""
-    client = await _admin(bootstrap, 10_000)
+    client = await _admin(bootstrap, timeout_ms)
     try:
         described = await client.describe_topics(list(topics))
     finally:

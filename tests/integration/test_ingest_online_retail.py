@@ -25,6 +25,9 @@ def run_ingest(bootstrap: str, data_dir: Path, prefix: str, *args: str) -> dict:
         "DATAAPP_KAFKA_BOOTSTRAP": bootstrap,
         "DATAAPP_DATA_DIR": str(data_dir),
         "DATAAPP_TOPIC_PREFIX": prefix,
+        # Machines of one deployment share the key: customer references and line ids
+        # depend on it.
+        "DATAAPP_PSEUDONYM_KEY": "integration-test-key",
     }
     done = subprocess.run(
         [sys.executable, "-m", "app", "ingest", "--json", *args],

@@ -226,8 +226,19 @@ def test_orders_are_deterministic_by_seed(chain: Chain) -> None:
 
 def test_rows_have_exactly_the_canonical_columns(week: list[GeneratedOrder]) -> None:
     assert CANONICAL_COLUMNS == (
-        "order_id", "store_id", "seller_id", "customer_id", "event_time", "time_zone",
-        "channel", "sku", "product_name", "quantity", "unit_price", "unit_cost", "discount",
+        "order_id",
+        "store_id",
+        "seller_id",
+        "customer_id",
+        "event_time",
+        "time_zone",
+        "channel",
+        "sku",
+        "product_name",
+        "quantity",
+        "unit_price",
+        "unit_cost",
+        "discount",
     )
     for order in week:
         assert len(order.defects) == len(order.rows) >= 1
@@ -270,8 +281,11 @@ def test_event_time_offsets_follow_the_store_zone(week: list[GeneratedOrder]) ->
 def test_offsets_come_from_zoneinfo_not_a_fixed_table(chain: Chain) -> None:
     # January 2018: Brazilian daylight saving time, São Paulo at -02:00, the North not.
     start = datetime(2018, 1, 16, 15, tzinfo=UTC)
-    orders = list(SalesGenerator(chain, seed=1, bad_row_rate=0).orders_between(
-        start, start + timedelta(hours=2)))
+    orders = list(
+        SalesGenerator(chain, seed=1, bad_row_rate=0).orders_between(
+            start, start + timedelta(hours=2)
+        )
+    )
     offsets: dict[str, set[str]] = defaultdict(set)
     for row in clean_rows(orders):
         offsets[row["time_zone"]].add(row["event_time"][-6:])
@@ -366,9 +380,7 @@ def test_stores_and_sellers_differ_in_volume(week: list[GeneratedOrder], chain: 
 def test_affinity_pairs_co_occur_far_above_chance(
     saturday: list[GeneratedOrder], chain: Chain
 ) -> None:
-    baskets = [
-        {row["sku"] for row in order.rows} for order in saturday if not order.is_return
-    ]
+    baskets = [{row["sku"] for row in order.rows} for order in saturday if not order.is_return]
     total = len(baskets)
     assert total > 4000
     singles = Counter(sku for basket in baskets for sku in basket)
@@ -388,9 +400,7 @@ def test_affinity_pairs_co_occur_far_above_chance(
     category = {p.sku: p.category for p in chain.products}
     paired = {sku for pair in chain.affinities for sku in pair}
     frequent = [sku for sku, _ in singles.most_common(40) if sku not in paired]
-    control = [
-        lift(a, b) for a, b in combinations(frequent, 2) if category[a] != category[b]
-    ]
+    control = [lift(a, b) for a, b in combinations(frequent, 2) if category[a] != category[b]]
     assert len(control) > 50 and statistics.median(control) < 2
 
 
@@ -417,8 +427,9 @@ def test_bad_rows_are_varied_and_genuinely_invalid(
 ) -> None:
     store_ids = {store.store_id for store in chain.stores}
     rows = [
-        (row, defect) for order in week for row, defect in zip(order.rows, order.defects,
-                                                                strict=True)
+        (row, defect)
+        for order in week
+        for row, defect in zip(order.rows, order.defects, strict=True)
     ]
     bad = [(row, defect) for row, defect in rows if defect]
     assert 0.007 < len(bad) / len(rows) < 0.013  # asked for 0.01
@@ -441,8 +452,9 @@ def test_rising_products_sell_more_at_the_end_of_60_days(chain: Chain) -> None:
     start = datetime(2026, 3, 2, 5, tzinfo=UTC)  # a Monday
     generator = SalesGenerator(chain, seed=9, bad_row_rate=0, trend_origin=start)
     first = list(generator.orders_between(start, start + timedelta(days=7), 1500))
-    last = list(generator.orders_between(
-        start + timedelta(days=53), start + timedelta(days=60), 1500))
+    last = list(
+        generator.orders_between(start + timedelta(days=53), start + timedelta(days=60), 1500)
+    )
 
     def units(orders: list[GeneratedOrder]) -> Counter[str]:
         sold: Counter[str] = Counter()
