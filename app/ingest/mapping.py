@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -186,16 +186,11 @@ OrderHeader = tuple[str, str, str, str | None, datetime, str, str]
 """(store_id, order_id, seller_id, customer_ref, event_time, source_time_zone, channel)"""
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedLine:
+class ParsedLine(NamedTuple):
     """A valid line and the order header it belongs to (the grouping key)."""
 
     header: OrderHeader
     line: SaleLine
-
-    @property
-    def line_id(self) -> str:
-        return self.line.line_id
 
 
 @dataclass(frozen=True)
