@@ -35,11 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return EXIT_USAGE
-    from app.kafka.admin import KafkaUnavailableError
+    from app.kafka.admin import KafkaUnavailableError, TopicCreationError
 
     try:
         return int(args.handler(args, load_settings()))
-    except KafkaUnavailableError as error:
+    except (KafkaUnavailableError, TopicCreationError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -231,7 +231,9 @@ async def _ingest_async(
             if isinstance(sink, KafkaSalesSink):
                 await sink.stop()
     where = (
-        "nowhere (dry run)" if bootstrap is None else f"topic {settings.topics.sales_rejected.name}"
+        "none sent (dry run)"
+        if bootstrap is None
+        else f"topic {settings.topics.sales_rejected.name} (each sent once, not again on re-runs)"
     )
     _print_summary(summary, as_json=args.json, rejected_to=where)
     return EXIT_FAILED if summary.failures else EXIT_OK
@@ -246,7 +248,7 @@ def _print_summary(summary: IngestSummary, as_json: bool, rejected_to: str) -> N
             file=sys.stderr,
         )
     if summary.rejected > 10:
-        print(f"... and {summary.rejected - 10} more, sent to {rejected_to}", file=sys.stderr)
+        print(f"... and {summary.rejected - 10} more; dead letters: {rejected_to}", file=sys.stderr)
     for failure in summary.failures:
         print(f"error: {failure}", file=sys.stderr)
     print(

@@ -388,7 +388,7 @@ def _field_rule(name: str, spec: Any) -> FieldRule:
 
     # A field with only a default is a constant.
     value = text("value") if sources else text("default")
-    return FieldRule(
+    rule = FieldRule(
         name=name,
         column=text("column"),
         value=value,
@@ -398,11 +398,19 @@ def _field_rule(name: str, spec: Any) -> FieldRule:
         case=case,
         transform=transform,
     )
+    for constant in (rule.value, rule.default):
+        if constant is not None:
+            try:
+                rule.clean(constant)
+            except FieldError as error:
+                raise MappingError(f"field {name!r}: {error.detail}") from None
+    return rule
 
 
 def _skip_rule(index: int, spec: Any) -> SkipRule:
     if not isinstance(spec, dict) or "field" not in spec or "reason" not in spec:
         raise MappingError(f"skip rule {index + 1}: needs 'field', 'reason' and a condition")
+    _only_keys(f"skip rule {index + 1}", spec, ("field", "reason", "in", "matches", "equals"))
     if spec["field"] not in SKIP_FIELDS:
         raise MappingError(f"skip rule {index + 1}: field must be one of {SKIP_FIELDS}")
     conditions = [key for key in ("in", "matches", "equals") if key in spec]
@@ -436,6 +444,23 @@ SOURCE_KEYS = ("format", "delimiter", "encoding", "decimal_separator", "time_zon
 RETURNS_KEYS = ("order_id_prefix", "flag_column", "flag_values")
 
 
+def _ascii_compatible(encoding: str) -> bool:
+    try:
+        info = codecs.lookup(encoding)
+        sample = "order_id,sku;1|2\t3\r\n"
+        return getattr(info, "_is_text_encoding", True) and sample.encode(encoding) == (
+            sample.encode("ascii")
+        )
+    except (LookupError, UnicodeError, TypeError):
+        return False
+
+
+def _text_list(where: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+        raise MappingError(f"{where} takes a list of texts, such as [a, b]")
+    return tuple(str(v) for v in value)
+
+
 def _only_keys(where: str, spec: Any, allowed: tuple[str, ...]) -> None:
     if not isinstance(spec, dict):
         raise MappingError(f"{where} must be a mapping of keys to values")
@@ -457,15 +482,13 @@ def mapping_from_dict(data: Any, origin: str = "<mapping>") -> SalesMapping:
             encoding=str(source_spec.get("encoding", "auto")),
             decimal_separator=str(source_spec.get("decimal_separator", ".")),
             time_zone=str(source_spec.get("time_zone", "UTC")),
-            date_formats=tuple(str(f) for f in source_spec.get("date_formats", ())),
+            date_formats=_text_list("source.date_formats", source_spec.get("date_formats", [])),
         )
-        if source.encoding != "auto":
-            try:
-                codecs.lookup(source.encoding)
-            except LookupError:
-                raise MappingError(
-                    f"source.encoding: unknown encoding {source.encoding!r}"
-                ) from None
+        if source.encoding != "auto" and not _ascii_compatible(source.encoding):
+            raise MappingError(
+                f"source.encoding: {source.encoding!r} is not a known text encoding that keeps "
+                "ASCII as is (lines are split on the byte \\n): use utf-8, latin-1, cp1252..."
+            )
         if source.format not in ("auto", "csv", "jsonl", "json"):
             raise MappingError("source.format must be auto, csv, jsonl or json")
         if source.decimal_separator not in (".", ","):
@@ -490,10 +513,12 @@ def mapping_from_dict(data: Any, origin: str = "<mapping>") -> SalesMapping:
         rules = {name: _field_rule(name, spec) for name, spec in fields_spec.items()}
         returns_spec = data.get("returns") or {}
         _only_keys("returns", returns_spec, RETURNS_KEYS)
+        prefix, flag_column = returns_spec.get("order_id_prefix"), returns_spec.get("flag_column")
+        flag_values = _text_list("returns.flag_values", returns_spec.get("flag_values", []))
         returns = ReturnRules(
-            order_id_prefix=returns_spec.get("order_id_prefix"),
-            flag_column=returns_spec.get("flag_column"),
-            flag_values=frozenset(str(v).upper() for v in returns_spec.get("flag_values", ())),
+            order_id_prefix=None if prefix is None else str(prefix),
+            flag_column=None if flag_column is None else str(flag_column),
+            flag_values=frozenset(value.upper() for value in flag_values),
         )
         if returns.flag_column and not returns.flag_values:
             raise MappingError("returns.flag_column needs returns.flag_values")

@@ -24,6 +24,7 @@ FUTURE_SLACK = timedelta(days=1)
 # surrogates (which JSON escapes can produce) cannot be stored or shown safely.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL_NUMBER = re.compile(r"([+-]?[0-9]+)\.([0-9]+)")
 _SPACES = re.compile(r"\s+")
 _CURRENCY = re.compile(r"^(?:R\$|US\$|\$|£|€|BRL|GBP|USD|EUR)\s*|\s*(?:R\$|£|€|BRL|GBP)$")
 # ASCII digits only: \d would also take "٣", which int() then reads as 3.
@@ -66,7 +67,7 @@ def slug(text: str) -> str:
 def integer_text(text: str) -> str:
     """Ids exported through spreadsheets come back as floats: "17850.0" -> "17850"."""
     head, dot, tail = text.partition(".")
-    if dot and head.isdigit() and tail.strip("0") == "":
+    if dot and head.isascii() and head.isdigit() and tail.strip("0") == "":
         return head
     return text
 
@@ -110,18 +111,15 @@ def parse_money_cents(text: str, decimal_separator: str = ".") -> int:
 
 def parse_quantity(text: str) -> int:
     value = text.strip()
-    try:
-        if not _WHOLE_NUMBER.fullmatch(value):  # int() would also take "1_000" and "٣"
-            raise ValueError(value)
+    # Regular expressions over ASCII digits, because int() would also take "1_000" and "٣".
+    if _WHOLE_NUMBER.fullmatch(value):
         quantity = int(value)
-    except ValueError:
-        head, dot, tail = value.partition(".")
-        if dot and tail.strip("0") == "" and head.lstrip("+-").isdigit():
-            quantity = int(head)
-        elif dot and head.lstrip("+-").isdigit() and tail.isdigit():
-            raise FieldError("fractional_quantity", f"{text!r} is not a whole number") from None
-        else:
-            raise FieldError("invalid_quantity", f"{text!r} is not a number") from None
+    elif decimal := _DECIMAL_NUMBER.fullmatch(value):
+        if decimal.group(2).strip("0"):
+            raise FieldError("fractional_quantity", f"{text!r} is not a whole number")
+        quantity = int(decimal.group(1))  # "6.0", as spreadsheets write whole numbers
+    else:
+        raise FieldError("invalid_quantity", f"{text!r} is not a number")
     if quantity == 0:
         raise FieldError("zero_quantity", "quantity is 0")
     if abs(quantity) > MAX_ABS_QUANTITY:

@@ -167,18 +167,17 @@ class IngestPipeline:
         with such names spelled as the mapping spells them."""
         wanted = self.mapping.columns()
         by_folded = {column.casefold(): column for column in wanted}
-        present = set(header)
-        header = [
-            name if name in present and name in wanted else by_folded.get(name.casefold(), name)
-            for name in header
+        respelled = [
+            name if name in wanted else by_folded.get(name.casefold(), name) for name in header
         ]
-        missing = [column for column in self.mapping.required_columns() if column not in header]
+        missing = [column for column in self.mapping.required_columns() if column not in respelled]
         if missing:
             raise MissingColumnsError(source, missing, header)
-        return header
+        return respelled
 
-    def preflight(self, sources: Sequence[Source]) -> list[MissingColumnsError]:
-        """Header check of every file before anything of any of them is sent."""
+    def preflight(self, sources: Sequence[Source]) -> list[str]:
+        """Header check of every file before anything of any of them is sent: the problems
+        found (missing columns, a header that cannot be read), one message each."""
         problems = []
         for source in sources:
             if source.path is None:
@@ -189,10 +188,12 @@ class IngestPipeline:
                 raise _HeaderSeen
 
             try:
-                for _ in read_rows(source, self.mapping.source, on_header=header_only):
+                for row in read_rows(source, self.mapping.source, on_header=header_only):
+                    if row.fatal and row.problem:  # the file broke before its header was read
+                        problems.append(f"{source.name}:{row.line_number}: {row.problem[1]}")
                     break
             except MissingColumnsError as error:
-                problems.append(error)
+                problems.append(str(error))
             except _HeaderSeen:
                 pass
         return problems

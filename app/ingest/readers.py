@@ -39,6 +39,7 @@ READABLE_SUFFIXES = tuple(SUFFIX_FORMATS) + tuple(f"{s}.gz" for s in SUFFIX_FORM
 DELIMITERS = (",", ";", "\t", "|")
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f\ufffd]")
+_UNDECODED = re.compile(r"[\udc80-\udcff]")  # bytes that surrogateescape could not decode
 
 csv.field_size_limit(1 << 20)
 
@@ -455,22 +456,14 @@ def _jsonl_rows(source: Source, lines: _Lines, encoding: str) -> Iterator[RawRow
 
 
 def _json_array_rows(source: Source, lines: _Lines, encoding: str) -> Iterator[RawRow]:
-    """Element by element, so a truncated array still yields the elements before the cut."""
-    data = b"".join(lines)
-    text = data.decode(encoding, errors="replace")
+    """Element by element, so a truncated array still yields the elements before the cut.
+
+    A cut cannot fake a complete element (it would not parse), so the cut tail is read too.
+    Bytes that do not decode become lone surrogates, and an element holding one is rejected
+    as ``invalid_encoding`` rather than accepted with replacement characters."""
+    data = b"".join(lines) + lines.cut_line
+    text = data.decode(encoding, errors="surrogateescape")
     decoder = json.JSONDecoder()
-    position = _skip_space(text, 0)
-    if not text[position:]:
-        if lines.error:
-            yield RawRow(source.name, 1, None, "", ("corrupt_file", lines.error), True)
-        return
-    if text[position : position + 1] != "[":
-        detail = "a JSON file must hold an array of records (or use .jsonl, one per line)"
-        yield RawRow(source.name, 1, None, text[:200], ("invalid_json", detail), True)
-        return
-    position = _skip_space(text, position + 1)
-    if text[position : position + 1] == "]":
-        return
     counted = [0, 1]  # up to which position newlines are counted, and the line there
 
     def line_at(at: int) -> int:
@@ -478,52 +471,55 @@ def _json_array_rows(source: Source, lines: _Lines, encoding: str) -> Iterator[R
         counted[0] = at
         return counted[1]
 
-    while True:
-        line_number = line_at(position)
-        try:
-            record, end = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as error:
-            reason = "corrupt_file" if lines.error else "invalid_json"
-            detail = lines.error or f"{error.msg} at line {error.lineno} column {error.colno}"
-            yield RawRow(
-                source.name,
-                line_number,
-                None,
-                text[position : position + 2000],
-                (reason, detail),
-                True,
-            )
-            return
-        yield from _record_rows(source, line_number, record, text[position:end])
-        position = _skip_space(text, end)
-        mark = text[position : position + 1]
-        if mark == "]":
-            rest = _skip_space(text, position + 1)
-            if rest < len(text):
-                line_number = line_at(rest)
-                detail = "data after the end of the array was not read"
-                yield RawRow(
-                    source.name,
-                    line_number,
-                    None,
-                    text[rest : rest + 2000],
-                    ("invalid_json", detail),
-                    True,
+    def stop(at: int, reason: str, detail: str) -> RawRow:
+        """The fatal row that ends the file where it cannot be read further."""
+        if lines.error:
+            reason, detail = "corrupt_file", lines.error
+        raw = text[at : at + 2000].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return RawRow(source.name, line_at(at), None, raw, (reason, detail), True)
+
+    position = _skip_space(text, 0)
+    if position == len(text):
+        if lines.error:
+            yield stop(position, "corrupt_file", lines.error)
+        return
+    if text[position] != "[":
+        yield stop(
+            position, "invalid_json", "a JSON file holds an array of records (or use .jsonl)"
+        )
+        return
+    position = _skip_space(text, position + 1)
+    if text[position : position + 1] != "]":
+        while True:
+            try:
+                record, end = decoder.raw_decode(text, position)
+            except json.JSONDecodeError as error:
+                yield stop(position, "invalid_json", f"{error.msg} in the element")
+                return
+            element = text[position:end]
+            if _UNDECODED.search(element):
+                detail = (
+                    f"not valid {encoding}; if the file is Latin-1 set source.encoding: latin-1"
                 )
-            return
-        if mark != ",":
-            line_number = line_at(position)
-            detail = lines.error or "expected ',' or ']' after an element: the array is cut short"
-            yield RawRow(
-                source.name,
-                line_number,
-                None,
-                text[position : position + 2000],
-                ("invalid_json", detail),
-                True,
-            )
-            return
-        position = _skip_space(text, position + 1)
+                raw = element.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                yield RawRow(
+                    source.name, line_at(position), None, raw, ("invalid_encoding", detail)
+                )
+            else:
+                yield from _record_rows(source, line_at(position), record, element)
+            position = _skip_space(text, end)
+            mark = text[position : position + 1]
+            if mark == "]":
+                break
+            if mark != ",":
+                yield stop(position, "invalid_json", "expected ',' or ']' after an element")
+                return
+            position = _skip_space(text, position + 1)
+    rest = _skip_space(text, position + 1)
+    if rest < len(text):
+        yield stop(rest, "invalid_json", "data after the end of the array was not read")
+    elif lines.error:
+        yield stop(rest, "corrupt_file", lines.error)
 
 
 def _skip_space(text: str, position: int) -> int:

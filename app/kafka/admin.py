@@ -15,6 +15,10 @@ class KafkaUnavailableError(RuntimeError):
     pass
 
 
+class TopicCreationError(RuntimeError):
+    """The broker refused a topic (say, a replication factor above its broker count)."""
+
+
 async def _admin(bootstrap: str, timeout_ms: int) -> AIOKafkaAdminClient:
     client = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
     try:
@@ -61,7 +65,14 @@ async def ensure_topics(
         ]
         # Another process may win the race to create; the topic is there, all we need.
         with contextlib.suppress(TopicAlreadyExistsError):
-            await client.create_topics(new_topics, timeout_ms=timeout_ms)
+            response = await client.create_topics(new_topics, timeout_ms=timeout_ms)
+            problems = [
+                f"{entry[0]}: {entry[2] if len(entry) > 2 and entry[2] else f'error {entry[1]}'}"
+                for entry in response.topic_errors
+                if entry[1] not in (0, TopicAlreadyExistsError.errno)
+            ]
+            if problems:
+                raise TopicCreationError("could not create topics: " + "; ".join(problems))
         return [spec.name for spec in wanted]
     finally:
         await client.close()

@@ -320,6 +320,9 @@ def _server_properties(paths: dict[str, Path], port: int, controller_port: int) 
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "inter.broker.listener.name": "PLAINTEXT",
         "log.dirs": str(paths["logs"]),
+        # Topics exist only as declared in app/topics.py: a typo must fail, not create a
+        # one-partition topic with default retention.
+        "auto.create.topics.enable": "false",
         # One node: every internal topic must accept a replication factor of 1.
         "num.partitions": "1",
         "offsets.topic.replication.factor": "1",

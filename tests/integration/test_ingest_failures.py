@@ -60,9 +60,19 @@ def start_ingest(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     )
 
 
+def finish(process: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """Wait for an ingest; one that hangs is killed, never left running after the test."""
+    try:
+        return process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def ingest(env: dict[str, str], *args: str, expect: int = 0) -> dict:
     process = start_ingest(env, *args)
-    out, err = process.communicate(timeout=300)
+    out, err = finish(process, 300)
     assert process.returncode == expect, err
     return json.loads(out.strip().splitlines()[-1]) if expect == 0 else {"stderr": err}
 
@@ -105,9 +115,11 @@ def test_killed_ingest_resumes_without_loss_or_double_count(
     prefix = f"kill-{uuid.uuid4().hex[:8]}."
     env = environment(kafka_bootstrap, tmp_path / "data", prefix)
     process = start_ingest(env, str(big_csv))
-    wait_for_messages(kafka_bootstrap, f"{prefix}sales", at_least=2_000)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    try:
+        wait_for_messages(kafka_bootstrap, f"{prefix}sales", at_least=2_000)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        finish(process, 30)
 
     second = ingest(env, str(big_csv))
     assert 0 < second["accepted"] < expected_accepted, "the first run got part of the way"
@@ -123,10 +135,12 @@ def test_broker_dying_mid_way_gives_a_clear_error_and_a_clean_rerun(
     try:
         env = environment(status.bootstrap, tmp_path / "data")
         process = start_ingest(env, str(big_csv))
-        wait_for_messages(status.bootstrap, "sales", at_least=2_000)
-        os.kill(status.pid, signal.SIGKILL)
-        started = time.monotonic()
-        _, err = process.communicate(timeout=120)
+        try:
+            wait_for_messages(status.bootstrap, "sales", at_least=2_000)
+            os.kill(status.pid, signal.SIGKILL)
+            started = time.monotonic()
+        finally:
+            _, err = finish(process, 120)
         assert process.returncode == 1
         assert "did not answer" in err and "run the same command again" in err
         assert time.monotonic() - started < 90, "retries are bounded"
@@ -153,7 +167,7 @@ def test_truncated_gzip_keeps_what_was_read_and_the_fixed_file_adds_the_rest(
     damaged.write_bytes(whole[: len(whole) * 3 // 5])
 
     failed = start_ingest(env, str(damaged))
-    out, err = failed.communicate(timeout=300)
+    out, err = finish(failed, 300)
     assert failed.returncode == 1
     assert f"{damaged}:" in err and "truncated" in err
     partial = json.loads(out.strip().splitlines()[-1])

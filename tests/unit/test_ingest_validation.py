@@ -21,7 +21,7 @@ import yaml
 from app.ingest.mapping import SalesMapping, load_mapping, mapping_from_dict
 from app.ingest.memory import MemorySink
 from app.ingest.normalize import pseudonymize
-from app.ingest.pipeline import IngestPipeline, IngestSummary, MissingColumnsError
+from app.ingest.pipeline import IngestPipeline, IngestSummary
 from app.ingest.readers import Source
 
 KEY = b"test-key"
@@ -738,8 +738,8 @@ def test_preflight_reports_missing_columns(tmp_path: Path) -> None:
         Source(name="<stdin>", data=b"nothing,useful\n"),  # no path: checked while read
     ]
     [problem] = pipeline.preflight(sources)
-    assert isinstance(problem, MissingColumnsError)
-    assert problem.missing == ("quantity", "unit_price")
+    assert problem.startswith(f"{bad}: missing required column(s) quantity, unit_price;")
+    assert "the header has: order_id, store_id, seller_id, event_time, sku" in problem
     assert pipeline.preflight([Source(name=str(good), path=good)]) == []
 
 
@@ -748,8 +748,24 @@ def test_preflight_names_the_file(tmp_path: Path) -> None:
     bad.write_text("order_id,sku\nO1,a\n")
     pipeline = IngestPipeline(load_mapping("canonical"), MemorySink(), KEY)
     [problem] = pipeline.preflight([Source(name=str(bad), path=bad)])
-    assert problem.source == str(bad)
-    assert str(problem).startswith(str(bad))
+    assert problem.startswith(f"{bad}: missing required column(s)")
+
+
+def test_preflight_reports_a_header_that_cannot_be_read(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"order_id,sku\rx,quantity\n")  # a bare CR: the csv module refuses
+    pipeline = IngestPipeline(load_mapping("canonical"), MemorySink(), KEY)
+    [problem] = pipeline.preflight([Source(name=str(bad), path=bad)])
+    assert problem.startswith(f"{bad}:1: the header line cannot be read as CSV")
+
+
+def test_missing_columns_are_reported_as_the_file_spells_them(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ORDER_ID,Store_Id\nO1,l\n")
+    pipeline = IngestPipeline(load_mapping("canonical"), MemorySink(), KEY)
+    [problem] = pipeline.preflight([Source(name=str(bad), path=bad)])
+    assert "the header has: ORDER_ID, Store_Id" in problem
+    assert "missing required column(s) seller_id, event_time" in problem
 
 
 async def test_header_case_differences_are_accepted_consistently() -> None:
@@ -965,3 +981,27 @@ async def test_garbage_after_a_gzip_member_keeps_the_rows() -> None:
     summary, sink = await ingest(data, name="s.csv.gz")
     assert orders(sink) == {"Z1", "Z2"}
     assert len(summary.failures) == 1
+
+
+async def test_json_array_element_with_undecodable_bytes_is_rejected_not_garbled() -> None:
+    bad = json.dumps(record("BAD", sku="CAFE")).encode().replace(b"CAFE", b"CAF\xc3")
+    data = b"[" + json.dumps(record("G1")).encode() + b"," + bad + b"]"
+    summary, sink = await ingest(data, name="s.json", mapping="canonical-utf8")
+    assert summary.rejected_by_reason == {"invalid_encoding": 1}
+    assert orders(sink) == {"G1"}
+    assert "\ufffd" not in "".join(line.sku for sale in sink.sales for line in sale.lines)
+
+
+async def test_data_after_an_empty_json_array_is_reported() -> None:
+    summary, _ = await ingest(b"[] x", name="s.json")
+    assert summary.rejected_by_reason == {"invalid_json": 1}
+    assert len(summary.failures) == 1
+
+
+async def test_one_line_gzipped_json_array_cut_keeps_the_whole_elements() -> None:
+    whole = json.dumps([record(f"G{i}") for i in range(200)]).encode()
+    packed = gzip.compress(whole)
+    summary, sink = await ingest(packed[: len(packed) * 3 // 4], name="s.json.gz")
+    assert 0 < len(orders(sink)) < 200
+    assert summary.rejected_by_reason == {"corrupt_file": 1}
+    assert "truncated" in summary.failures[0].message

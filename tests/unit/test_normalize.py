@@ -191,6 +191,8 @@ def test_quantity_accepted(text: str, quantity: int) -> None:
     [
         ("1.5", "fractional_quantity"),
         ("-1.5", "fractional_quantity"),
+        ("².0", "invalid_quantity"),  # isdigit() says yes, int() says no
+        ("٣.0", "invalid_quantity"),
         ("2.25", "fractional_quantity"),
         ("dois", "invalid_quantity"),
         ("", "invalid_quantity"),
