@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -11,7 +13,11 @@ from app.kafka.admin import partitions_of
 
 async def read_topic(bootstrap: str, topic: str) -> list[dict]:
     """Every message of ``topic`` from the beginning to its current end, decoded."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        isolation_level="read_committed",  # what every DataApp reader sees
+    )
     await consumer.start()
     try:
         known = await partitions_of(bootstrap, [topic])
@@ -23,7 +29,9 @@ async def read_topic(bootstrap: str, topic: str) -> list[dict]:
         ends = await consumer.end_offsets(partitions)
         values: list[dict] = []
         remaining = {tp for tp in partitions if ends[tp] > 0}
+        deadline = time.monotonic() + 120
         while remaining:
+            assert time.monotonic() < deadline, f"{topic}: could not read to the end"
             batches = await consumer.getmany(*remaining, timeout_ms=1_000)
             for records in batches.values():
                 values.extend(orjson.loads(record.value) for record in records)

@@ -1,16 +1,22 @@
-"""The Kafka sink of the ingestion pipeline: at-least-once sends made exactly-once by the ledger.
+"""The Kafka sink of the ingestion pipeline: each batch one Kafka transaction, and a ledger.
 
-Sales go to ``sales`` keyed by store, dead letters to ``sales.rejected`` keyed by source. The
-producer is idempotent (no duplicates from its own retries). What it cannot know after a
-failure is which messages of a batch reached the broker; so after any failure the sink
-reconnects, lets the ledger catch up with the topics, and sends again only what is not there.
-The same catch-up runs at start, which is what makes a re-run after a crash count nothing twice.
+Sales go to ``sales`` keyed by store, dead letters to ``sales.rejected`` keyed by source. A
+batch is one transaction: it is on the topics entirely or not at all, and readers with
+``isolation_level="read_committed"`` (the catch-up below, the Faust worker) never see part of
+one. The transactional id is fixed per ledger, so a new producer (a restart, a reconnect after
+a failure) fences the one before it: a producer abandoned mid-batch can no longer write.
+
+What the sink cannot know after a failure is whether the last commit went through. So it
+reconnects, lets the ledger catch up with what the topics hold, and sends again only what is
+not there. The same catch-up runs at start, which is what makes a re-run after a crash count
+nothing twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +29,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import RecordMetadata
 
 from app.ingest.ledger import LINE, REJECTION, Ledger
+from app.ingest.normalize import stable_id
 from app.kafka.admin import KafkaUnavailableError, cluster_id, ensure_topics, partitions_of
 from app.records import Rejection, Sale
 from app.settings import Settings
@@ -63,8 +70,8 @@ class _Pending:
     rejection_ids: list[str] = field(default_factory=list)
     sent: int = 0
     """How many of ``messages`` were handed to the producer."""
-    batches: list[tuple[asyncio.Future[RecordMetadata], int]] = field(default_factory=list)
-    """One future per record batch (it resolves to the batch's base offset), with its size."""
+    futures: list[asyncio.Future[RecordMetadata]] = field(default_factory=list)
+    """One future per record batch."""
 
 
 class KafkaSalesSink:
@@ -134,6 +141,7 @@ class KafkaSalesSink:
         await self._close_producer()
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap,
+            transactional_id=self._transactional_id(),
             enable_idempotence=True,
             linger_ms=5,
             max_batch_size=1 << 20,
@@ -146,6 +154,12 @@ class KafkaSalesSink:
             self._producer = None
             raise
         await self.catch_up()
+
+    def _transactional_id(self) -> str:
+        """One per ledger (one ingest at a time holds it), stable across runs and restarts."""
+        assert self.ledger is not None
+        where = f"{socket.gethostname()}:{self.ledger.path.resolve()}"
+        return f"dataapp-ingest-{stable_id(where)[:20]}"
 
     # --- SalesSink -----------------------------------------------------------------------
 
@@ -166,11 +180,11 @@ class KafkaSalesSink:
                 )
             )
             pending.line_ids.extend(line.line_id for line in sale.lines)
-        fresh = self.ledger.known(REJECTION, [r.rejection_id for r in rejections])
+        already_sent = self.ledger.known(REJECTION, [r.rejection_id for r in rejections])
         for rejection in rejections:
-            if rejection.rejection_id in fresh:
-                continue  # already dead-lettered by an earlier run: counted, not sent again
-            fresh.add(rejection.rejection_id)
+            if rejection.rejection_id in already_sent:
+                continue  # dead-lettered by an earlier run: counted, not sent again
+            already_sent.add(rejection.rejection_id)
             pending.messages.append(
                 _Message(
                     self._rejected,
@@ -181,7 +195,7 @@ class KafkaSalesSink:
             )
             pending.rejection_ids.append(rejection.rejection_id)
         try:
-            await self._send(pending.messages[pending.sent :])
+            await self._begin_and_send(pending.messages)
         except FAILURES as error:
             log.warning("send failed, will retry at confirm: %s", error)
         # Let the producer's sender put the batch on the wire before parsing goes on.
@@ -189,37 +203,14 @@ class KafkaSalesSink:
 
     async def confirm(self) -> None:
         pending = self._pending
-        offsets: dict[tuple[str, int], int] = {}
         try:
-            offsets = self._contiguous_offsets(await self._await_all(pending))
+            await self._commit(pending)
         except FAILURES as error:
             log.warning("delivery failed (%s); reconnecting to resend what is missing", error)
             await self._with_retries("deliver", self._resend_missing)
         assert self.ledger is not None
-        self.ledger.record(pending.line_ids, pending.rejection_ids, offsets)
+        self.ledger.record(pending.line_ids, pending.rejection_ids)
         self._pending = _Pending()
-
-    def _contiguous_offsets(
-        self, results: list[tuple[RecordMetadata, int]]
-    ) -> dict[tuple[str, int], int]:
-        """Advance a partition's indexed offset only over a gap-free run of our own messages
-        that starts where the ledger stands; anything else is left to the next catch-up."""
-        assert self.ledger is not None
-        ranges: dict[tuple[str, int], list[tuple[int, int]]] = {}
-        for metadata, count in results:
-            key = (metadata.topic, metadata.partition)
-            ranges.setdefault(key, []).append((metadata.offset, metadata.offset + count))
-        advanced = {}
-        for (topic, partition), spans in ranges.items():
-            spans.sort()
-            position = self.ledger.offset(topic, partition)
-            for low, high in spans:
-                if low != position:
-                    break
-                position = high
-            else:
-                advanced[(topic, partition)] = position
-        return advanced
 
     # --- internals -----------------------------------------------------------------------
 
@@ -251,24 +242,29 @@ class KafkaSalesSink:
         # failure that the retry-and-catch-up path knows how to handle.
         async with asyncio.timeout(self._deadline_s):
             for (topic, partition), group in by_partition.items():
-                batch, count = producer.create_batch(), 0
+                batch = producer.create_batch()
                 for message in group:
                     if batch.append(key=message.key, value=message.value, timestamp=None) is None:
                         future = await producer.send_batch(batch, topic, partition=partition)
-                        pending.batches.append((future, count))
-                        batch, count = producer.create_batch(), 0
+                        pending.futures.append(future)
+                        batch = producer.create_batch()
                         batch.append(key=message.key, value=message.value, timestamp=None)
-                    count += 1
                 future = await producer.send_batch(batch, topic, partition=partition)
-                pending.batches.append((future, count))
+                pending.futures.append(future)
                 pending.sent += len(group)
 
-    async def _await_all(self, pending: _Pending) -> list[tuple[RecordMetadata, int]]:
+    async def _begin_and_send(self, messages: list[_Message]) -> None:
+        assert self._producer is not None
+        await self._producer.begin_transaction()
+        await self._send(messages)
+
+    async def _commit(self, pending: _Pending) -> None:
+        assert self._producer is not None
         if pending.sent < len(pending.messages):
             raise KafkaError("not every message of the batch was handed to the producer")
         async with asyncio.timeout(self._deadline_s):
-            metadata = await asyncio.gather(*(future for future, _ in pending.batches))
-        return [(meta, count) for meta, (_, count) in zip(metadata, pending.batches, strict=True)]
+            await asyncio.gather(*pending.futures)
+            await self._producer.commit_transaction()
 
     async def _resend_missing(self) -> None:
         await self._connect()  # reconnects and catches up: the ledger now knows what got in
@@ -282,9 +278,10 @@ class KafkaSalesSink:
             )
         ]
         log.info("resending %d of %d messages", len(missing), len(pending.messages))
-        pending.messages, pending.sent, pending.batches = missing, 0, []
-        await self._send(missing)
-        await self._await_all(pending)
+        pending.messages, pending.sent, pending.futures = missing, 0, []
+        if missing:
+            await self._begin_and_send(missing)
+            await self._commit(pending)
 
     async def _with_retries(self, what: str, action: Callable[[], Awaitable[None]]) -> None:
         delay = self.first_backoff_s
@@ -312,6 +309,10 @@ class KafkaSalesSink:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             enable_auto_commit=False,
+            # Only what was committed counts; an aborted batch will be sent again.
+            isolation_level="read_committed",
+            # Retention may have deleted the start: read what is left, never skip to the end.
+            auto_offset_reset="earliest",
             request_timeout_ms=self.request_timeout_ms,
             fetch_max_bytes=16 << 20,
             max_partition_fetch_bytes=8 << 20,
@@ -353,11 +354,9 @@ class KafkaSalesSink:
                 offsets: dict[tuple[str, int], int] = {}
                 for tp, records in batches.items():
                     for record in records:
-                        value = orjson.loads(record.value) if record.value else {}
-                        if tp.topic == self._sales:
-                            line_ids.extend(line["line_id"] for line in value.get("lines", ()))
-                        elif "rejection_id" in value:
-                            rejection_ids.append(value["rejection_id"])
+                        ids = line_ids if tp.topic == self._sales else rejection_ids
+                        if not _collect_ids(record.value, ids, tp.topic == self._sales):
+                            log.warning("%s:%d: not a DataApp record, skipped", tp, record.offset)
                     if records:
                         offsets[(tp.topic, tp.partition)] = records[-1].offset + 1
                         indexed += len(records)
@@ -371,3 +370,17 @@ class KafkaSalesSink:
         if indexed:
             log.info("ledger caught up with %d messages already on the topics", indexed)
         return indexed
+
+
+def _collect_ids(value: bytes | None, into: list[str], is_sale: bool) -> bool:
+    """Add the ids a message carries; False if it is not a well-formed DataApp record (someone
+    else's message on our topic must not stop every future ingest)."""
+    try:
+        record = orjson.loads(value or b"")
+        ids = [line["line_id"] for line in record["lines"]] if is_sale else [record["rejection_id"]]
+        for item in ids:
+            bytes.fromhex(item)
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return False
+    into.extend(ids)
+    return True
