@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test test-fast lint bench clean kafka-down
 
 $(STAMP): setup.cfg pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "DataApp needs Python 3.11 or newer: make PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -33,4 +34,5 @@ kafka-down: $(STAMP)
 	$(BIN)/dataapp kafka down
 
 clean:
+	-[ -x $(BIN)/dataapp ] && $(BIN)/dataapp kafka down
 	rm -rf $(VENV) .data build *.egg-info

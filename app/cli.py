@@ -35,11 +35,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return EXIT_USAGE
+    from app.ingest.kafka_sink import BrokerUnavailableError
+    from app.ingest.ledger import LedgerBusyError
     from app.kafka.admin import KafkaUnavailableError, TopicCreationError
 
     try:
         return int(args.handler(args, load_settings()))
-    except (KafkaUnavailableError, TopicCreationError) as error:
+    except (
+        KafkaUnavailableError,
+        TopicCreationError,
+        BrokerUnavailableError,
+        LedgerBusyError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -300,13 +307,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     except LauncherError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
-    started_here = not status.external and status.message.startswith("started")
+    started_here = status.started
     bootstrap = status.bootstrap or ""
-    asyncio.run(
-        ensure_topics(
-            bootstrap, settings.topics.all, settings.kafka_timeout_ms, settings.kafka_replication
-        )
-    )
     stop_hint = (
         "Ctrl-C stops the generator and the broker."
         if started_here
@@ -323,6 +325,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     )
     signal.signal(signal.SIGTERM, _interrupt)
     try:
+        asyncio.run(
+            ensure_topics(
+                bootstrap,
+                settings.topics.all,
+                settings.kafka_timeout_ms,
+                settings.kafka_replication,
+            )
+        )
         return asyncio.run(stream_live(bootstrap, settings, args.seed, 8, args.rate, None))
     except KeyboardInterrupt:
         print("\nstopped the generator", file=sys.stderr)

@@ -109,7 +109,9 @@ async def main_async(args: argparse.Namespace, bootstrap: str, work: Path) -> in
 
     sales = await read_topic(bootstrap, f"{prefix}sales")
     lines = sum(len(sale["lines"]) for sale in sales)
-    assert lines == summary.accepted, (lines, summary.accepted)
+    if lines != summary.accepted:
+        print(f"error: the topic holds {lines:,} lines, the pipeline accepted {summary.accepted:,}")
+        return 1
     import orjson
 
     values = [(sale["store_id"].encode(), orjson.dumps(sale)) for sale in sales]

@@ -11,7 +11,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 ONLINE_RETAIL = SHARED_DATA / "online-retail"
-OUTPUT = REPO / "test-output"
 
 
 @pytest.fixture(scope="session")

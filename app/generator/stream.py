@@ -76,7 +76,9 @@ async def stream_live(
     generator = SalesGenerator(chain, seed)
     tag = live_run_tag(datetime.now(UTC))
     total = IngestSummary()
-    async with KafkaSalesSink.from_settings(bootstrap, settings) as sink:
+    # A ledger of its own, so that `dataapp ingest` can run beside a live generator.
+    sink = KafkaSalesSink.from_settings(bootstrap, settings, settings.data_dir / "ingest-generator")
+    async with sink:
         pipeline = IngestPipeline(load_mapping("canonical"), sink, settings.pseudonym_key())
         started = last_report = time.monotonic()
         sent = 0
@@ -85,7 +87,7 @@ async def stream_live(
             if due > 0:
                 summary = await _publish_orders(pipeline, generator, chain, tag, sent, due)
                 sent += due
-                _add(total, summary)
+                total.add(summary)
             if time.monotonic() - last_report >= REPORT_EVERY_S:
                 last_report = time.monotonic()
                 print(_progress(sent, total), file=sys.stderr, flush=True)
@@ -109,14 +111,6 @@ async def _publish_orders(
             lines.append(orjson.dumps({**row, "order_id": f"{tag}-{row['order_id']}"}))
     source = Source(name=f"generator-{tag}-{first}.jsonl", data=b"\n".join(lines))
     return await pipeline.ingest([source])
-
-
-def _add(total: IngestSummary, part: IngestSummary) -> None:
-    total.read += part.read
-    total.accepted += part.accepted
-    total.duplicates += part.duplicates
-    total.rejected += part.rejected
-    total.rejected_by_reason.update(part.rejected_by_reason)
 
 
 def _progress(orders: int, total: IngestSummary) -> str:

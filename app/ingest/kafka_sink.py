@@ -102,10 +102,12 @@ class KafkaSalesSink:
         self._partitioner = DefaultPartitioner()
 
     @classmethod
-    def from_settings(cls, bootstrap: str, settings: Settings) -> KafkaSalesSink:
+    def from_settings(
+        cls, bootstrap: str, settings: Settings, ledger_folder: Path | None = None
+    ) -> KafkaSalesSink:
         return cls(
             bootstrap,
-            settings.ingest_dir,
+            ledger_folder or settings.ingest_dir,
             settings.topics,
             replication_factor=settings.kafka_replication,
             max_attempts=settings.kafka_attempts,

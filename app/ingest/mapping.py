@@ -97,6 +97,12 @@ class FieldRule:
             return None
         if self.transform:
             raw = TRANSFORMS[self.transform](raw.strip())
+            if not raw:  # slug("???") is ""
+                if self.required:
+                    raise FieldError(
+                        "missing_value", f"{self.name} is empty after {self.transform}"
+                    )
+                return None
         return clean_text(raw, self.name, self.case)
 
     def compile(self) -> Callable[[Mapping[str, str]], str | None]:
@@ -286,9 +292,11 @@ class LineParser:
         customer_ref = self._customer_ref(customer_id) if customer_id else None
         # Identity of a line: everything that makes it this sale, and nothing cosmetic (the
         # product name's spelling); an exact duplicate row gets the same id and counts once.
+        # The customer is left out: an order has one, and its pseudonym depends on a key that
+        # another machine may not share, which would make the same line look new there.
         line_id = stable_id(
-            f"{store_id}\x1f{order_id}\x1f{event_iso}\x1f{seller_id}\x1f{customer_ref or ''}"
-            f"\x1f{channel}\x1f{sku}\x1f{quantity}\x1f{unit_price}\x1f{discount}\x1f"
+            f"{store_id}\x1f{order_id}\x1f{event_iso}\x1f{seller_id}\x1f{channel}\x1f{sku}"
+            f"\x1f{quantity}\x1f{unit_price}\x1f{discount}\x1f"
             f"{'' if unit_cost is None else unit_cost}"
         )
         header = (store_id, order_id, seller_id, customer_ref, event_time, time_zone, channel)
@@ -313,16 +321,14 @@ class LineParser:
         return quantity
 
     def _event_time(self, text: str, time_zone: str) -> tuple[datetime, str]:
-        cache_key = (text, time_zone)
-        cached = self._times.get(cache_key)
-        if cached is None:
-            zone(time_zone)  # a zone named by the row must exist even when the text has an offset
-            moment = parse_event_time(text, time_zone, self.mapping.source.date_formats)
-            cached = (moment, moment.isoformat())
-            if len(self._times) > 200_000:
-                self._times.clear()
-            self._times[cache_key] = cached
-        return cached
+        """Parse and remember a time (``parse`` looks in the cache before calling this)."""
+        zone(time_zone)  # a zone named by the row must exist even when the text has an offset
+        moment = parse_event_time(text, time_zone, self.mapping.source.date_formats)
+        parsed = (moment, moment.isoformat())
+        if len(self._times) > 200_000:
+            self._times.clear()
+        self._times[(text, time_zone)] = parsed
+        return parsed
 
     def _money_cents(self, text: str, field: str) -> int:
         cached = self._money.get(text)
@@ -380,6 +386,8 @@ def _field_rule(name: str, spec: Any) -> FieldRule:
     if transform is not None and transform not in TRANSFORMS:
         raise MappingError(f"field {name!r}: transform must be one of {sorted(TRANSFORMS)}")
 
+    if not isinstance(spec.get("required", True), bool):
+        raise MappingError(f"field {name!r}: required is true or false")
     if required and spec.get("required", True) is False:
         raise MappingError(f"field {name!r} is required by every sale; give it a default instead")
 

@@ -23,8 +23,11 @@ FUTURE_SLACK = timedelta(days=1)
 # Tabs and line breaks are white space (folded below); other control characters and lone
 # surrogates (which JSON escapes can produce) cannot be stored or shown safely.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
-_DECIMAL_NUMBER = re.compile(r"([+-]?[0-9]+)\.([0-9]+)")
+# Bounded digit counts: a quantity has at most 9 digits (the range check does the rest), and
+# int() refuses texts over 4,300 digits with an error of its own.
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,9}")
+_DECIMAL_NUMBER = re.compile(r"([+-]?[0-9]{1,9})\.([0-9]{1,9})")
+_HUGE_NUMBER = re.compile(r"[+-]?[0-9]{10,}(?:\.[0-9]*)?")
 _SPACES = re.compile(r"\s+")
 _CURRENCY = re.compile(r"^(?:R\$|US\$|\$|£|€|BRL|GBP|USD|EUR)\s*|\s*(?:R\$|£|€|BRL|GBP)$")
 # ASCII digits only: \d would also take "٣", which int() then reads as 3.
@@ -101,6 +104,8 @@ def parse_money_cents(text: str, decimal_separator: str = ".") -> int:
         raise FieldError("invalid_money", f"{text!r} is not an amount")
     thousands = "," if decimal_separator == "." else "."
     whole, _, fraction = value.replace(thousands, "").partition(decimal_separator)
+    if len(whole) > 15 or len(fraction) > 15:  # beyond any price; int() has limits of its own
+        raise FieldError("amount_out_of_range", f"{text[:20]!r}... has too many digits")
     if len(fraction) > 2:
         if fraction[2:].strip("0"):
             raise FieldError("sub_cent_amount", f"{text!r} has fractions of a cent")
@@ -118,6 +123,8 @@ def parse_quantity(text: str) -> int:
         if decimal.group(2).strip("0"):
             raise FieldError("fractional_quantity", f"{text!r} is not a whole number")
         quantity = int(decimal.group(1))  # "6.0", as spreadsheets write whole numbers
+    elif _HUGE_NUMBER.fullmatch(value):
+        raise FieldError("quantity_out_of_range", f"{text[:20]!r}... is beyond ±{MAX_ABS_QUANTITY}")
     else:
         raise FieldError("invalid_quantity", f"{text!r} is not a number")
     if quantity == 0:

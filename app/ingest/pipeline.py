@@ -23,6 +23,7 @@ from app.ingest.readers import RawRow, Source, read_rows
 from app.records import Rejection, Sale, SaleLine
 
 BATCH_ROWS = 5_000
+MAX_LINES_PER_SALE = 1_000  # about 300 KB of JSON
 
 
 class SalesSink(Protocol):
@@ -73,6 +74,17 @@ class IngestSummary:
     failures: list[SourceFailure] = field(default_factory=list)
     first_rejections: list[Rejection] = field(default_factory=list)
 
+    def add(self, other: IngestSummary) -> None:
+        """Fold the summary of a later run into this one (a live stream sums its ticks)."""
+        self.read += other.read
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+        self.rejected_by_reason.update(other.rejected_by_reason)
+        self.sales_messages += other.sales_messages
+        self.sources += other.sources
+        self.failures.extend(other.failures)
+
     @property
     def balanced(self) -> bool:
         return self.read == self.accepted + self.duplicates + self.rejected
@@ -120,26 +132,20 @@ def group_into_sales(lines: Iterable[ParsedLine]) -> list[Sale]:
             orders[parsed.header] = [parsed.line]
         else:
             found.append(parsed.line)
+    # A huge order is sent in parts, each well under Kafka's 1 MiB message limit.
     return [
         Sale(
-            store_id=store_id,
-            order_id=order_id,
-            seller_id=seller_id,
-            customer_ref=customer_ref,
-            event_time=event_time,
-            source_time_zone=time_zone,
-            channel=channel,
-            lines=tuple(sale_lines),
+            store_id=header[0],
+            order_id=header[1],
+            seller_id=header[2],
+            customer_ref=header[3],
+            event_time=header[4],
+            source_time_zone=header[5],
+            channel=header[6],
+            lines=tuple(sale_lines[start : start + MAX_LINES_PER_SALE]),
         )
-        for (
-            store_id,
-            order_id,
-            seller_id,
-            customer_ref,
-            event_time,
-            time_zone,
-            channel,
-        ), sale_lines in orders.items()
+        for header, sale_lines in orders.items()
+        for start in range(0, len(sale_lines), MAX_LINES_PER_SALE)
     ]
 
 
@@ -207,6 +213,7 @@ class IngestPipeline:
             summary.sources += 1
             rows = self._rows_of(source, summary)
             for batch in self._batches(rows):
+                summary.read += batch.rows
                 accepted_lines = await self._dedupe(batch, batch_ids, pending_ids, summary)
                 sales = group_into_sales(accepted_lines)
                 self._count_rejections(batch.rejections, summary)
@@ -264,7 +271,6 @@ class IngestPipeline:
     async def _dedupe(
         self, batch: _Batch, batch_ids: set[str], pending_ids: set[str], summary: IngestSummary
     ) -> list[ParsedLine]:
-        summary.read += batch.rows
         if not self.mapping.dedupe:
             return batch.lines
         known = await self.sink.known_ids([parsed.line.line_id for parsed in batch.lines])

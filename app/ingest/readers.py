@@ -9,6 +9,7 @@ keeps everything before it, and reports the file as failed.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import json
@@ -96,9 +97,10 @@ def expand_paths(paths: list[str]) -> list[Source]:
             )
             if not found:
                 raise SourceNotFound(f"{text}: folder holds no CSV or JSON files")
-            sources.extend(Source(name=str(p), path=p) for p in found)
+            sources.extend(Source(name=str(p.resolve()), path=p) for p in found)
         elif path.is_file():
-            sources.append(Source(name=str(path), path=path))
+            # Resolved, so that "x.csv" and "./x.csv" are one source (rejection ids use it).
+            sources.append(Source(name=str(path.resolve()), path=path))
         else:
             raise SourceNotFound(f"{text}: no such file or folder")
     return sources
@@ -304,19 +306,27 @@ def read_rows(
 ) -> Iterator[RawRow]:
     """Rows of one source. ``on_header`` sees a CSV header first; it returns the header to use
     (names may be respelled) or raises to refuse the file."""
-    lines = _Lines(source.open(), on_bytes)
-    sample = lines.peek_text(SNIFF_BYTES)
-    if lines.error and not sample:
-        yield RawRow(source.name, 1, None, "", ("corrupt_file", lines.error), fatal=True)
+    try:
+        stream = source.open()
+    except OSError as error:  # gone since it was listed, no permission, not a regular file
+        detail = f"the file cannot be opened ({error.strerror or error})"
+        yield RawRow(source.name, 1, None, "", ("unreadable_file", detail), fatal=True)
         return
-    encoding = choose_encoding(sample, options.encoding)
-    kind = detect_format(source, sample, options.format)
-    if kind == "csv":
-        yield from _csv_rows(source, lines, encoding, options, on_header)
-    elif kind == "jsonl":
-        yield from _jsonl_rows(source, lines, encoding)
-    else:
-        yield from _json_array_rows(source, lines, encoding)
+    # stdin belongs to the process; files are closed when their rows are read (or abandoned).
+    with contextlib.nullcontext() if source.path is None else stream:
+        lines = _Lines(stream, on_bytes)
+        sample = lines.peek_text(SNIFF_BYTES)
+        if lines.error and not sample:
+            yield RawRow(source.name, 1, None, "", ("corrupt_file", lines.error), fatal=True)
+            return
+        encoding = choose_encoding(sample, options.encoding)
+        kind = detect_format(source, sample, options.format)
+        if kind == "csv":
+            yield from _csv_rows(source, lines, encoding, options, on_header)
+        elif kind == "jsonl":
+            yield from _jsonl_rows(source, lines, encoding)
+        else:
+            yield from _json_array_rows(source, lines, encoding)
 
 
 def _csv_rows(
@@ -343,16 +353,25 @@ def _csv_rows(
     header = [cell.strip().lstrip("\ufeff") for cell in cells]
     if on_header is not None:
         header = on_header(header)
+    folded = [name.casefold() for name in header]
+    repeated = sorted({name for name in header if folded.count(name.casefold()) > 1})
+    if repeated:
+        detail = f"the header names a column twice: {', '.join(repeated)}; which one is meant?"
+        yield RawRow(source.name, 1, None, first.rstrip("\r\n"), ("broken_header", detail), True)
+        return
     width = len(header)
     reader = csv.reader(feed, delimiter=delimiter, strict=True)
     while True:
-        problem = ""
+        problem = ("", "")
         try:
             cells = next(reader)
         except StopIteration:
             break
         except csv.Error as error:
-            cells, problem = None, str(error)
+            cells, problem = None, ("broken_quoting", str(error))
+            if "field larger than field limit" in str(error):
+                limit = f"a field is longer than {csv.field_size_limit():,} characters"
+                problem = ("value_too_long", limit)
         taken = feed.take()
         if not taken:
             break
@@ -380,7 +399,7 @@ def _csv_rows(
             detail = f"not valid {encoding}; if the file is Latin-1 set source.encoding: latin-1"
             yield RawRow(source.name, start, None, raw, ("invalid_encoding", detail))
         elif cells is None:
-            yield RawRow(source.name, start, None, raw, ("broken_quoting", problem))
+            yield RawRow(source.name, start, None, raw, problem)
         elif len(cells) != width:
             detail = f"expected {width} fields as in the header, found {len(cells)}"
             yield RawRow(source.name, start, None, raw, ("wrong_column_count", detail))

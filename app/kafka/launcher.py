@@ -69,6 +69,8 @@ class BrokerStatus:
     log_file: Path | None
     external: bool
     message: str
+    started: bool = False
+    """True when this call started the broker (so the caller may stop it again)."""
 
 
 class LauncherError(RuntimeError):
@@ -725,6 +727,7 @@ def broker_up(
             log_file=paths["log"],
             external=False,
             message=f"started (pid {child.pid}) at {bootstrap}",
+            started=True,
         )
 
 

@@ -107,6 +107,10 @@ def assert_exactly_once(bootstrap: str, topic: str, expected: int) -> None:
     line_ids = [line["line_id"] for sale in sales for line in sale["lines"]]
     assert len(set(line_ids)) == len(line_ids), "a line reached the topic twice"
     assert len(line_ids) == expected, "a line was lost"
+    dead_letters = asyncio.run(read_topic(bootstrap, f"{topic}.rejected"))
+    rejection_ids = [letter["rejection_id"] for letter in dead_letters]
+    assert rejection_ids, "the generated data has bad rows"
+    assert len(set(rejection_ids)) == len(rejection_ids), "a dead letter was sent twice"
 
 
 def test_killed_ingest_resumes_without_loss_or_double_count(

@@ -125,7 +125,8 @@ def test_money_mismatch_detail_names_the_mapping_separator() -> None:
 
 
 def test_money_times_quantity_stays_exact() -> None:
-    """A line of 3 x 19.99 is 59.97, not 59.970000000000006."""
+    """3 x 19.99 is exactly 59.97 (float arithmetic gives 59.970000000000006); with 0.01 of
+    discount, exactly 59.96."""
     line = SaleLine("l", "SKU", 3, parse_money_cents("19.99"), parse_money_cents("0.01"))
     assert line.revenue_cents == 5996
     assert SaleLine("l", "SKU", 3, parse_money_cents("19.99")).revenue_cents == 5997

@@ -163,7 +163,7 @@ def check(data: bytes, name: str, batch_rows: int = 5_000) -> None:
             assert item.unit_cost_cents is None or type(item.unit_cost_cents) is int
     assert first.sales_messages <= first.accepted
     # dead letters: a reason code, a detail, where it came from
-    assert len(sink.rejections) <= first.rejected
+    assert len(sink.rejections) == first.rejected, "every rejection reaches the sink, once"
     for rejection in sink.rejections:
         assert REASON.fullmatch(rejection.reason)
         assert rejection.detail
