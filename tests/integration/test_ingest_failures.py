@@ -88,7 +88,9 @@ def wait_for_messages(bootstrap: str, topic: str, at_least: int, timeout: float 
         from app.ingest.kafka_sink import stop_consumer
 
         parts = (await partitions_of(bootstrap, [topic])).get(topic, [])
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+        # read_committed: end offsets stop at the last committed transaction, so the run
+        # really got part of the way before it is interrupted.
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed")
         await consumer.start()
         try:
             ends = await consumer.end_offsets([TopicPartition(topic, p) for p in parts])
