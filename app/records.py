@@ -20,6 +20,24 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 
+CANONICAL_COLUMNS: tuple[str, ...] = (
+    "order_id",
+    "store_id",
+    "seller_id",
+    "customer_id",
+    "event_time",
+    "time_zone",
+    "channel",
+    "sku",
+    "product_name",
+    "quantity",
+    "unit_price",
+    "unit_cost",
+    "discount",
+)
+"""The canonical flat layout: one row per sale line, as files and the HTTP endpoint carry it
+(read by ``app/mappings/canonical.yaml``; money in decimal units there, cents on records)."""
+
 
 def format_utc(moment: datetime) -> str:
     """ISO-8601 in UTC with a ``Z`` suffix, second precision unless there are microseconds."""

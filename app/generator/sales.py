@@ -33,23 +33,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from app.generator.chain import Chain
-from app.records import Seller, Store
-
-CANONICAL_COLUMNS: tuple[str, ...] = (
-    "order_id",
-    "store_id",
-    "seller_id",
-    "customer_id",
-    "event_time",
-    "time_zone",
-    "channel",
-    "sku",
-    "product_name",
-    "quantity",
-    "unit_price",
-    "unit_cost",
-    "discount",
-)
+from app.records import CANONICAL_COLUMNS, Seller, Store
 
 CHANNELS: tuple[str, ...] = ("loja", "online", "whatsapp")
 

@@ -392,7 +392,10 @@ def _field_rule(name: str, spec: Any) -> FieldRule:
         raise MappingError(f"field {name!r} is required by every sale; give it a default instead")
 
     def text(key: str) -> str | None:
-        return None if spec.get(key) is None else str(spec[key])
+        value = spec.get(key)
+        if isinstance(value, bool):  # YAML reads an unquoted yes/no/on/off as a boolean
+            raise MappingError(f"field {name!r}: {key} is {value}; quote it if it is a text")
+        return None if value is None else str(value)
 
     # A field with only a default is a constant.
     value = text("value") if sources else text("default")
@@ -437,14 +440,16 @@ def _skip_rule(index: int, spec: Any) -> SkipRule:
         except re.error as error:
             raise MappingError(f"skip rule {index + 1}: bad regular expression: {error}") from None
         return SkipRule(spec["field"], reason, pattern=pattern)
+    equals = spec["equals"]
     if spec["field"].endswith("_cents"):
-        try:
-            return SkipRule(spec["field"], reason, equals=int(spec["equals"]))
-        except (TypeError, ValueError):
+        if not isinstance(equals, int) or isinstance(equals, bool):
             raise MappingError(
                 f"skip rule {index + 1}: {spec['field']} is compared with a whole number of cents"
-            ) from None
-    return SkipRule(spec["field"], reason, equals=str(spec["equals"]))
+            )
+        return SkipRule(spec["field"], reason, equals=equals)
+    if not isinstance(equals, str | int) or isinstance(equals, bool):
+        raise MappingError(f"skip rule {index + 1}: equals takes a text; quote it")
+    return SkipRule(spec["field"], reason, equals=str(equals))
 
 
 TOP_LEVEL_KEYS = ("name", "description", "source", "fields", "returns", "skip", "dedupe")
@@ -464,8 +469,10 @@ def _ascii_compatible(encoding: str) -> bool:
 
 
 def _text_list(where: str, value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-        raise MappingError(f"{where} takes a list of texts, such as [a, b]")
+    if not isinstance(value, list) or not all(
+        isinstance(v, str | int) and not isinstance(v, bool) for v in value
+    ):
+        raise MappingError(f"{where} takes a list of texts, such as [a, b] (quote yes/no/on/off)")
     return tuple(str(v) for v in value)
 
 

@@ -25,9 +25,9 @@ FUTURE_SLACK = timedelta(days=1)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 # Bounded digit counts: a quantity has at most 9 digits (the range check does the rest), and
 # int() refuses texts over 4,300 digits with an error of its own.
-_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,9}")
-_DECIMAL_NUMBER = re.compile(r"([+-]?[0-9]{1,9})\.([0-9]{1,9})")
-_HUGE_NUMBER = re.compile(r"[+-]?[0-9]{10,}(?:\.[0-9]*)?")
+_WHOLE_NUMBER = re.compile(r"[+-]?0*[0-9]{1,9}")
+_DECIMAL_NUMBER = re.compile(r"([+-]?0*[0-9]{1,9})\.([0-9]{1,30})")
+_HUGE_NUMBER = re.compile(r"[+-]?0*[1-9][0-9]{9,}(?:\.[0-9]*)?")
 _SPACES = re.compile(r"\s+")
 _CURRENCY = re.compile(r"^(?:R\$|US\$|\$|£|€|BRL|GBP|USD|EUR)\s*|\s*(?:R\$|£|€|BRL|GBP)$")
 # ASCII digits only: \d would also take "٣", which int() then reads as 3.
@@ -116,6 +116,8 @@ def parse_money_cents(text: str, decimal_separator: str = ".") -> int:
 
 def parse_quantity(text: str) -> int:
     value = text.strip()
+    if len(value) > 40:  # int() refuses very long texts with an error of its own
+        raise FieldError("invalid_quantity", f"{text[:20]!r}... is far too long for a quantity")
     # Regular expressions over ASCII digits, because int() would also take "1_000" and "٣".
     if _WHOLE_NUMBER.fullmatch(value):
         quantity = int(value)

@@ -114,7 +114,7 @@ def rejection_for(row: RawRow, reason: str, detail: str) -> Rejection:
     # JSON escapes can smuggle lone surrogates into text; they cannot be encoded as UTF-8.
     raw = row.raw[:10_000].encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return Rejection(
-        rejection_id=stable_id(row.source, row.line_number, row.part, reason, raw),
+        rejection_id=stable_id(row.source, row.index, row.line_number, row.part, reason, raw),
         source=row.source,
         line_number=row.line_number,
         reason=reason,

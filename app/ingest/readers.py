@@ -55,6 +55,9 @@ class RawRow:
     fatal: bool = False
     part: int = 0
     """Which line of a JSON order record with nested ``lines`` (they share a line number)."""
+    index: int = 0
+    """Position of the row in its source: identical rows on one line (JSON array elements)
+    are still distinct rows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,11 +325,14 @@ def read_rows(
         encoding = choose_encoding(sample, options.encoding)
         kind = detect_format(source, sample, options.format)
         if kind == "csv":
-            yield from _csv_rows(source, lines, encoding, options, on_header)
+            rows = _csv_rows(source, lines, encoding, options, on_header)
         elif kind == "jsonl":
-            yield from _jsonl_rows(source, lines, encoding)
+            rows = _jsonl_rows(source, lines, encoding)
         else:
-            yield from _json_array_rows(source, lines, encoding)
+            rows = _json_array_rows(source, lines, encoding)
+        for index, row in enumerate(rows):
+            row.index = index
+            yield row
 
 
 def _csv_rows(
@@ -351,14 +357,14 @@ def _csv_rows(
         yield RawRow(source.name, 1, None, first.rstrip("\r\n"), ("broken_header", detail), True)
         return
     header = [cell.strip().lstrip("\ufeff") for cell in cells]
-    if on_header is not None:
-        header = on_header(header)
     folded = [name.casefold() for name in header]
     repeated = sorted({name for name in header if folded.count(name.casefold()) > 1})
     if repeated:
         detail = f"the header names a column twice: {', '.join(repeated)}; which one is meant?"
         yield RawRow(source.name, 1, None, first.rstrip("\r\n"), ("broken_header", detail), True)
         return
+    if on_header is not None:
+        header = on_header(header)
     width = len(header)
     reader = csv.reader(feed, delimiter=delimiter, strict=True)
     while True:
@@ -513,7 +519,8 @@ def _json_array_rows(source: Source, lines: _Lines, encoding: str) -> Iterator[R
             try:
                 record, end = decoder.raw_decode(text, position)
             except json.JSONDecodeError as error:
-                yield stop(position, "invalid_json", f"{error.msg} in the element")
+                where = f"line {error.lineno}, column {error.colno}"
+                yield stop(position, "invalid_json", f"{error.msg} ({where})")
                 return
             element = text[position:end]
             if _UNDECODED.search(element):

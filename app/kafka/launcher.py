@@ -216,25 +216,15 @@ def ensure_jars(cache_dir: Path) -> Path:
                 mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
                 f"-DoutputDirectory={fetched}", "-DincludeScope=runtime",
             ]  # fmt: skip
-            try:
-                result = subprocess.run(
-                    command,
-                    cwd=work,
-                    stdin=subprocess.DEVNULL,
-                    capture_output=True,
-                    text=True,
-                    timeout=_MVN_TIMEOUT,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired as exc:
-                raise LauncherError(
-                    f"mvn did not finish fetching the Kafka jars within {_MVN_TIMEOUT:.0f} s; "
-                    "check network access to Maven Central (or the mirror in ~/.m2/settings.xml) "
-                    "and try again"
-                ) from exc
+            result, shown = _run_tool(
+                command,
+                work,
+                _MVN_TIMEOUT,
+                f"mvn did not finish fetching the Kafka jars within {_MVN_TIMEOUT:.0f} s; "
+                "check network access to Maven Central (or the mirror in ~/.m2/settings.xml) "
+                "and try again",
+            )
             if result.returncode != 0 or not (fetched / _KAFKA_JAR).is_file():
-                output = (result.stdout + result.stderr).strip().splitlines()[-_TAIL_LINES:]
-                shown = "\n".join(f"    {line}" for line in output) or "    (no output)"
                 raise LauncherError(
                     f"mvn could not fetch the Kafka {KAFKA_VERSION} jars (exit code "
                     f"{result.returncode}); check network access to Maven Central (or the mirror "
@@ -731,6 +721,27 @@ def broker_up(
         )
 
 
+def _run_tool(
+    command: list[str], cwd: Path, timeout: float, too_slow: str
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run a JVM tool to completion; return its result and the tail of its output, indented
+    for an error message."""
+    try:
+        result = subprocess.run(
+            command,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise LauncherError(too_slow) from exc
+    output = (result.stdout + result.stderr).strip().splitlines()[-_TAIL_LINES:]
+    return result, "\n".join(f"    {line}" for line in output) or "    (no output)"
+
+
 def _format_storage(java: str, libs: Path, paths: dict[str, Path], cluster_id: str) -> None:
     """Format the KRaft storage once; reformatting would throw away every topic."""
     command = [
@@ -739,24 +750,14 @@ def _format_storage(java: str, libs: Path, paths: dict[str, Path], cluster_id: s
         f"--cluster-id={cluster_id}",  # "=" form: an id may start with "-" (older ids did)
         "--config", str(paths["props"]),
     ]  # fmt: skip
-    try:
-        result = subprocess.run(
-            command,
-            cwd=paths["props"].parent,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=_FORMAT_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise LauncherError(
-            f"formatting the Kafka storage in {paths['logs']} took over {_FORMAT_TIMEOUT:.0f} s; "
-            "check that the machine is not overloaded and try again"
-        ) from exc
+    result, shown = _run_tool(
+        command,
+        paths["props"].parent,
+        _FORMAT_TIMEOUT,
+        f"formatting the Kafka storage in {paths['logs']} took over {_FORMAT_TIMEOUT:.0f} s; "
+        "check that the machine is not overloaded and try again",
+    )
     if result.returncode != 0:
-        output = (result.stdout + result.stderr).strip().splitlines()[-_TAIL_LINES:]
-        shown = "\n".join(f"    {line}" for line in output) or "    (no output)"
         raise LauncherError(
             f"formatting the Kafka storage in {paths['logs']} failed (exit code "
             f"{result.returncode}); if that directory holds data from another Kafka setup, move "

@@ -23,26 +23,13 @@ from app.ingest.memory import MemorySink
 from app.ingest.normalize import pseudonymize
 from app.ingest.pipeline import IngestPipeline, IngestSummary
 from app.ingest.readers import Source
+from app.records import CANONICAL_COLUMNS
 
 KEY = b"test-key"
 
 # --- builders ------------------------------------------------------------------------------
 
-COLUMNS = (
-    "order_id",
-    "store_id",
-    "seller_id",
-    "customer_id",
-    "event_time",
-    "time_zone",
-    "channel",
-    "sku",
-    "product_name",
-    "quantity",
-    "unit_price",
-    "unit_cost",
-    "discount",
-)
+COLUMNS = CANONICAL_COLUMNS
 HEADER = ",".join(COLUMNS) + "\n"
 GOOD = {
     "order_id": "G1",

@@ -12,6 +12,7 @@ from app.ingest.mapping import MappingError, load_mapping, mapping_from_dict, sh
 from app.ingest.memory import MemorySink
 from app.ingest.pipeline import IngestPipeline
 from app.ingest.readers import Source
+from app.records import CANONICAL_COLUMNS
 
 FIELDS = {
     "order_id": "o",
@@ -62,6 +63,13 @@ def mapping(**overrides: Any) -> dict[str, Any]:
         (mapping(skip=[{"field": "sku", "matches": "(", "reason": "x"}]), "bad regular"),
         (mapping(skip=[{"field": "sku", "in": ["a"], "reason": "Not Snake"}]), "snake_case"),
         (mapping(dedupe="sometimes"), "dedupe must be"),
+        (mapping(field_channel={"value": False}), "quote it if it is a text"),
+        (
+            mapping(returns={"flag_column": "t", "flag_values": [True]}),
+            "quote yes/no/on/off",
+        ),
+        (mapping(skip=[{"field": "unit_price_cents", "equals": 1.9, "reason": "z"}]), "cents"),
+        (mapping(skip=[{"field": "sku", "equals": True, "reason": "z"}]), "quote it"),
         ({"name": "x"}, "'fields' must map"),
         ("just text", "a mapping is a YAML object"),
     ],
@@ -77,6 +85,10 @@ def test_shipped_mappings_load() -> None:
     assert set(shipped_mappings()) == {"canonical", "online-retail"}
     for name in shipped_mappings():
         assert load_mapping(name).name == name
+
+
+def test_the_canonical_mapping_reads_the_canonical_columns() -> None:
+    assert load_mapping("canonical").columns() == frozenset(CANONICAL_COLUMNS)
 
 
 def test_a_default_only_field_is_a_constant_and_text_equals_compares_text() -> None:

@@ -175,6 +175,8 @@ def test_money_with_thousands_groups_round_trips(cents: int) -> None:
         ("+3", 3),
         ("-2", -2),
         ("6.0", 6),
+        ("007", 7),
+        ("1.0000000000", 1),
         ("6.00", 6),
         ("-4.0", -4),
         (str(MAX_ABS_QUANTITY), MAX_ABS_QUANTITY),
@@ -193,6 +195,8 @@ def test_quantity_accepted(text: str, quantity: int) -> None:
         ("1.5", "fractional_quantity"),
         ("-1.5", "fractional_quantity"),
         ("².0", "invalid_quantity"),  # isdigit() says yes, int() says no
+        ("0" * 5000 + "3", "invalid_quantity"),  # int() would refuse it with its own error
+        ("12345678901", "quantity_out_of_range"),
         ("٣.0", "invalid_quantity"),
         ("2.25", "fractional_quantity"),
         ("dois", "invalid_quantity"),

@@ -27,6 +27,7 @@ from app.ingest.mapping import load_mapping
 from app.ingest.memory import MemorySink
 from app.ingest.pipeline import IngestPipeline, IngestSummary
 from app.ingest.readers import Source
+from app.records import CANONICAL_COLUMNS
 
 KEY = b"property-key"
 MAPPING = load_mapping("canonical")
@@ -38,21 +39,7 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-COLUMNS = (
-    "order_id",
-    "store_id",
-    "seller_id",
-    "customer_id",
-    "event_time",
-    "time_zone",
-    "channel",
-    "sku",
-    "product_name",
-    "quantity",
-    "unit_price",
-    "unit_cost",
-    "discount",
-)
+COLUMNS = CANONICAL_COLUMNS
 OPTIONAL = {"customer_id", "time_zone", "channel", "product_name", "unit_cost", "discount"}
 # Values the canonical mapping accepts, and values it refuses.
 GOOD: dict[str, list[str]] = {
