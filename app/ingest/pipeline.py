@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import orjson
+
 from app.ingest.mapping import LineParser, OrderHeader, ParsedLine, SalesMapping
 from app.ingest.normalize import FieldError, stable_id
 from app.ingest.readers import RawRow, Source, read_rows
@@ -233,8 +235,6 @@ class IngestPipeline:
 
     async def ingest_records(self, records: list[Any], source_name: str) -> IngestSummary:
         """The same pipeline for records already decoded from JSON (the HTTP endpoint)."""
-        import orjson
-
         return await self.ingest([Source(name=source_name, data=orjson.dumps(records))])
 
     def _rows_of(self, source: Source, summary: IngestSummary) -> Iterator[RawRow]:
