@@ -98,7 +98,7 @@ class KafkaSalesSink:
         self.ledger: Ledger | None = None
         self._producer: AIOKafkaProducer | None = None
         self._pending = _Pending()
-        self._partitions: dict[str, list[int]] = {}
+        self._partition_of: dict[tuple[str, bytes], tuple[str, int]] = {}
         self._partitioner = DefaultPartitioner()
 
     @classmethod
@@ -234,12 +234,16 @@ class KafkaSalesSink:
         pending = self._pending
         by_partition: dict[tuple[str, int], list[_Message]] = {}
         for message in messages:
-            partitions = self._partitions.get(message.topic)
-            if partitions is None:
+            # murmur2 runs in Python; keys (stores, sources) are few, so each is hashed once.
+            where = self._partition_of.get((message.topic, message.key))
+            if where is None:
                 partitions = sorted(await producer.partitions_for(message.topic))
-                self._partitions[message.topic] = partitions
-            partition = self._partitioner(message.key, partitions, partitions)
-            by_partition.setdefault((message.topic, partition), []).append(message)
+                partition = self._partitioner(message.key, partitions, partitions)
+                where = self._partition_of[(message.topic, message.key)] = (
+                    message.topic,
+                    partition,
+                )
+            by_partition.setdefault(where, []).append(message)
         # aiokafka retries a dead broker without end; our own deadline turns that into a
         # failure that the retry-and-catch-up path knows how to handle.
         async with asyncio.timeout(self._deadline_s):
