@@ -4,7 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench clean kafka-down
+.PHONY: run test test-fast lint bench clean kafka-down java
+
+# The broker runs from the jars Maven Central serves: Java 17 and Maven must be there.
+java:
+	@command -v java >/dev/null && command -v mvn >/dev/null || { \
+	  echo "DataApp's Kafka broker needs Java 17 and Maven: apt-get install openjdk-17-jre-headless maven"; \
+	  exit 1; }
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "DataApp needs Python 3.11 or newer: make PYTHON=python3.11")'
@@ -13,10 +19,10 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) java
 	$(BIN)/dataapp run
 
-test: $(STAMP)
+test: $(STAMP) java
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -27,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: $(STAMP)
+bench: $(STAMP) java
 	$(BIN)/python bench/ingest.py
 
 kafka-down: $(STAMP)

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.2
 REPORT_EVERY_S = 10.0
+# One origin for every trend curve, so that history files and a live stream continue the same
+# curves (a generator would otherwise start them where its first window starts).
+TREND_ORIGIN = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def write_history(
@@ -39,16 +42,24 @@ def write_history(
     start: str | None,
     orders_per_day: int,
 ) -> dict[str, Path]:
-    """Reference data as JSON Lines and ``days`` of sales as one canonical CSV."""
+    """Reference data as JSON Lines and ``days`` of sales as one canonical CSV.
+
+    The same seed, start and days give the same files. Order ids carry the window's first day,
+    because two windows draw different orders even where their days overlap: their ids must
+    not meet, or ingesting both would merge unrelated orders."""
     chain = build_chain(seed, stores=stores)
     first_day = date.fromisoformat(start) if start else datetime.now(UTC).date() - timedelta(days)
     begin = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
-    generator = SalesGenerator(chain, seed)
+    generator = SalesGenerator(chain, seed, trend_origin=TREND_ORIGIN)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = write_reference_jsonl(chain, out_dir)
     sales_path = out_dir / "sales.csv"
     orders = generator.orders_between(begin, begin + timedelta(days=days), orders_per_day)
-    write_csv((row for order in orders for row in order.rows), sales_path)
+    tag = f"H{first_day:%Y%m%d}"
+    rows = (
+        {**row, "order_id": f"{tag}-{row['order_id']}"} for order in orders for row in order.rows
+    )
+    write_csv(rows, sales_path)
     written["sales"] = sales_path
     return written
 
@@ -73,7 +84,7 @@ async def stream_live(
         bootstrap, topics.all, settings.kafka_timeout_ms, settings.kafka_replication
     )
     await publish_reference(bootstrap, topics, chain.stores, chain.sellers, chain.products)
-    generator = SalesGenerator(chain, seed)
+    generator = SalesGenerator(chain, seed, trend_origin=TREND_ORIGIN)
     tag = live_run_tag(datetime.now(UTC))
     total = IngestSummary()
     # A ledger of its own, so that `dataapp ingest` can run beside a live generator.

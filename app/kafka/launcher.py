@@ -257,8 +257,9 @@ def _paths(data_dir: Path) -> dict[str, Path]:
 
 
 def _norm(data_dir: Path) -> Path:
-    """Absolute, because the pid check compares the server.properties path in the cmdline."""
-    return Path(data_dir).expanduser().absolute()
+    """Resolved (no symlinks, no ".."), because the pid check compares the server.properties
+    path in the cmdline: two spellings of one folder must not look like two brokers."""
+    return Path(data_dir).expanduser().resolve()
 
 
 def _read_state(data_dir: Path) -> dict[str, object]:
@@ -709,6 +710,11 @@ def broker_up(
                 f"the Kafka broker of {data_dir} {what}; the reason is usually in the lines "
                 f"below (full log: {paths['log']})" + _quote_tails(paths["log"], paths["out"])
             ) from exc
+        except BaseException:
+            # Ctrl-C while waiting: the JVM runs in a session of its own and would outlive us.
+            if child.poll() is None:
+                _stop_pid(child.pid, paths, 10.0)
+            raise
         return BrokerStatus(
             running=True,
             bootstrap=bootstrap,

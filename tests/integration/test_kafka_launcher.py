@@ -13,7 +13,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,7 +38,7 @@ pytestmark = [
 ]
 
 CACHE_DIR = Path(os.environ.get("DATAAPP_CACHE_DIR", Path.home() / ".cache" / "dataapp"))
-START_TIMEOUT = 60.0
+START_TIMEOUT = 120.0  # generous: CI has two cores and the session broker runs beside
 
 
 @pytest.fixture
@@ -121,13 +120,13 @@ async def _consume_all(bootstrap: str, topic: str, count: int) -> list[bytes]:
         await consumer.stop()
 
 
-def test_ensure_jars_is_cached() -> None:
+def test_ensure_jars_is_cached(monkeypatch: pytest.MonkeyPatch) -> None:
     libs = ensure_jars(CACHE_DIR)
     assert libs == CACHE_DIR / f"kafka-{KAFKA_VERSION}" / "libs"
     assert (libs / f"kafka_2.13-{KAFKA_VERSION}.jar").is_file()
-    started = time.monotonic()
+    # Cached: the second call must not need Maven at all.
+    monkeypatch.setattr("shutil.which", lambda name: None)
     assert ensure_jars(CACHE_DIR) == libs
-    assert time.monotonic() - started < 0.5
 
 
 def test_lifecycle_keeps_data_across_restart(tmp_path: Path, data_dirs: list[Path]) -> None:
@@ -212,9 +211,12 @@ def test_reuses_a_saved_cluster_id_even_one_starting_with_a_dash(
     assert f"cluster.id={cluster_id}" in meta.splitlines()
 
 
-def test_a_broker_that_dies_on_start_is_reported_with_its_log(tmp_path: Path) -> None:
+def test_a_broker_that_dies_on_start_is_reported_with_its_log(
+    tmp_path: Path, data_dirs: list[Path]
+) -> None:
     """Storage of another node makes Kafka exit at once; the error must quote why."""
     data_dir = tmp_path / "kafka"
+    data_dirs.append(data_dir)  # stopped even if, against expectations, it starts
     (data_dir / "logs").mkdir(parents=True)
     (data_dir / "logs" / "meta.properties").write_text(
         "version=1\nnode.id=2\ncluster.id=AbCdEfGhIjKlMnOpQrStUv\n"
