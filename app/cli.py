@@ -199,6 +199,9 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     bootstrap = None if args.dry_run else bootstrap_of(settings)
+    from app.ingest.pipeline import tune_gc_for_ingest
+
+    tune_gc_for_ingest()
     return asyncio.run(_ingest_async(args, settings, mapping, sources, bootstrap))
 
 

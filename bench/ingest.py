@@ -33,7 +33,11 @@ from app.generator.stream import write_history  # noqa: E402
 from app.ingest.kafka_sink import KafkaSalesSink  # noqa: E402
 from app.ingest.mapping import load_mapping  # noqa: E402
 from app.ingest.normalize import FieldError  # noqa: E402
-from app.ingest.pipeline import IngestPipeline, group_into_sales  # noqa: E402
+from app.ingest.pipeline import (  # noqa: E402
+    IngestPipeline,
+    group_into_sales,
+    tune_gc_for_ingest,
+)
 from app.ingest.readers import expand_paths, read_rows  # noqa: E402
 from app.kafka.admin import ensure_topics  # noqa: E402
 from app.kafka.launcher import broker_down, broker_up, free_port  # noqa: E402
@@ -132,6 +136,7 @@ async def main_async(args: argparse.Namespace, bootstrap: str, work: Path) -> in
         paths, mapping = [str(csv_path)], "canonical"
 
     prefix = f"bench-{uuid.uuid4().hex[:6]}."
+    tune_gc_for_ingest()  # as `dataapp ingest` does
     summary, elapsed = await run_pipeline(bootstrap, paths, mapping, work, prefix)
     pipeline_rate = summary.read / elapsed
 
