@@ -546,17 +546,12 @@ def broker_status(data_dir: Path) -> BrokerStatus:
     bootstrap = f"{HOST}:{port}" if isinstance(port, int) else None
     pid = _read_pid(data_dir)
     log_file = paths["log"] if paths["log"].exists() else None
-    if pid is None:
-        return BrokerStatus(
-            running=False,
-            bootstrap=None,
-            pid=None,
-            data_dir=data_dir,
-            log_file=log_file,
-            external=False,
-            message=f"not running (no pid file in {data_dir})",
+    if pid is None or not _is_our_broker(pid, paths["props"]):
+        why = (
+            f"no pid file in {data_dir}"
+            if pid is None
+            else f"stale pid file {paths['pid']}: process {pid} is gone"
         )
-    if not _is_our_broker(pid, paths["props"]):
         return BrokerStatus(
             running=False,
             bootstrap=None,
@@ -564,7 +559,7 @@ def broker_status(data_dir: Path) -> BrokerStatus:
             data_dir=data_dir,
             log_file=log_file,
             external=False,
-            message=f"not running (stale pid file {paths['pid']}: process {pid} is gone)",
+            message=f"not running ({why})",
         )
     if isinstance(port, int) and _accepts_connections(port):
         message = f"running (pid {pid}) at {bootstrap}"
