@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from app.ingest.mapping import SalesMapping
     from app.ingest.pipeline import IngestSummary
     from app.ingest.readers import Source
+    from app.kafka.launcher import BrokerStatus
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -119,16 +120,23 @@ def _kafka_data_dir(args: argparse.Namespace, settings: Settings) -> Path:
     return (args.data_dir or settings.kafka_data_dir).resolve()
 
 
-def _kafka_up(args: argparse.Namespace, settings: Settings) -> int:
+def _start_broker(settings: Settings, data_dir: Path, port: int) -> BrokerStatus | None:
+    """The configured broker if there is one, else the local one, started if need be; None
+    (with the reason printed) when neither answers."""
     from app.kafka.launcher import LauncherError, broker_up, resolve_external
 
     try:
         if settings.kafka_bootstrap:
-            status = resolve_external(settings.kafka_bootstrap)
-        else:
-            status = broker_up(_kafka_data_dir(args, settings), settings.cache_dir, args.port)
+            return resolve_external(settings.kafka_bootstrap)
+        return broker_up(data_dir, settings.cache_dir, port)
     except LauncherError as error:
         print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+def _kafka_up(args: argparse.Namespace, settings: Settings) -> int:
+    status = _start_broker(settings, _kafka_data_dir(args, settings), args.port)
+    if status is None:
         return EXIT_FAILED
     print(status.message)
     return EXIT_OK if status.running else EXIT_FAILED
@@ -299,16 +307,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     """Everything on the embedded defaults, until Ctrl-C; a broker this command started is
     stopped with it, one that was already running is left running."""
     from app.generator.stream import stream_live
-    from app.kafka.admin import ensure_topics
-    from app.kafka.launcher import LauncherError, broker_down, broker_up, resolve_external
+    from app.kafka.launcher import broker_down
 
-    try:
-        if settings.kafka_bootstrap:
-            status = resolve_external(settings.kafka_bootstrap)
-        else:
-            status = broker_up(settings.kafka_data_dir, settings.cache_dir, args.port)
-    except LauncherError as error:
-        print(f"error: {error}", file=sys.stderr)
+    status = _start_broker(settings, settings.kafka_data_dir, args.port)
+    if status is None:
         return EXIT_FAILED
     started_here = status.started
     bootstrap = status.bootstrap or ""
@@ -327,15 +329,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         flush=True,
     )
     signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        asyncio.run(
-            ensure_topics(
-                bootstrap,
-                settings.topics.all,
-                settings.kafka_timeout_ms,
-                settings.kafka_replication,
-            )
-        )
+    try:  # stream_live creates the topics and publishes the reference data first
         return asyncio.run(stream_live(bootstrap, settings, args.seed, 8, args.rate, None))
     except KeyboardInterrupt:
         print("\nstopped the generator", file=sys.stderr)

@@ -13,14 +13,11 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import orjson
-
-from app.generator.chain import Chain, build_chain
+from app.generator.chain import build_chain
 from app.generator.sales import SalesGenerator, write_csv, write_reference_jsonl
 from app.ingest.kafka_sink import KafkaSalesSink
 from app.ingest.mapping import load_mapping
 from app.ingest.pipeline import IngestPipeline, IngestSummary
-from app.ingest.readers import Source
 from app.kafka.admin import ensure_topics
 from app.reference import publish_reference
 from app.settings import Settings
@@ -96,7 +93,7 @@ async def stream_live(
         while duration is None or time.monotonic() - started < duration:
             due = int((time.monotonic() - started) * rate) - sent
             if due > 0:
-                summary = await _publish_orders(pipeline, generator, chain, tag, sent, due)
+                summary = await _publish_orders(pipeline, generator, tag, sent, due)
                 sent += due
                 total.add(summary)
             if time.monotonic() - last_report >= REPORT_EVERY_S:
@@ -108,20 +105,15 @@ async def stream_live(
 
 
 async def _publish_orders(
-    pipeline: IngestPipeline,
-    generator: SalesGenerator,
-    chain: Chain,
-    tag: str,
-    first: int,
-    count: int,
+    pipeline: IngestPipeline, generator: SalesGenerator, tag: str, first: int, count: int
 ) -> IngestSummary:
     now = datetime.now(UTC)
-    lines = []
-    for _ in range(count):
-        for row in generator.order_at(now).rows:
-            lines.append(orjson.dumps({**row, "order_id": f"{tag}-{row['order_id']}"}))
-    source = Source(name=f"generator-{tag}-{first}.jsonl", data=b"\n".join(lines))
-    return await pipeline.ingest([source])
+    rows = [
+        {**row, "order_id": f"{tag}-{row['order_id']}"}
+        for _ in range(count)
+        for row in generator.order_at(now).rows
+    ]
+    return await pipeline.ingest_records(rows, f"generator-{tag}-{first}")
 
 
 def _progress(orders: int, total: IngestSummary) -> str:

@@ -276,13 +276,15 @@ class KafkaSalesSink:
         await self._connect()  # reconnects and catches up: the ledger now knows what got in
         assert self.ledger is not None
         pending = self._pending
-        missing = [
-            message
-            for message in pending.messages
-            if not self.ledger.known(
-                LINE if message.topic == self._sales else REJECTION, [message.first_id]
-            )
-        ]
+        is_sale = [message.topic == self._sales for message in pending.messages]
+        first_ids = [message.first_id for message in pending.messages]
+        landed = self.ledger.known(
+            LINE, [item for item, sale in zip(first_ids, is_sale, strict=True) if sale]
+        ) | self.ledger.known(
+            REJECTION, [item for item, sale in zip(first_ids, is_sale, strict=True) if not sale]
+        )
+        # A message is one transaction's worth or nothing: its first id tells for all of it.
+        missing = [message for message in pending.messages if message.first_id not in landed]
         log.info("resending %d of %d messages", len(missing), len(pending.messages))
         pending.messages, pending.sent, pending.futures = missing, 0, []
         if missing:

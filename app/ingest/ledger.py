@@ -43,9 +43,12 @@ class Ledger:
             ) from None
         self._lock_file.write(str(os.getpid()))
         self._lock_file.flush()
+        self._db = self._open()
+
+    def _open(self) -> Rdict:
         options = Options(raw_mode=True)
         options.create_if_missing(True)
-        self._db = Rdict(str(self.path), options)
+        return Rdict(str(self.path), options)
 
     def close(self) -> None:
         self._db.close()
@@ -81,12 +84,9 @@ class Ledger:
 
     def reset(self) -> None:
         """Forget everything (the topic was recreated): the next catch-up reads it all."""
-        path = self.path
         self._db.close()
-        Rdict.destroy(str(path))
-        options = Options(raw_mode=True)
-        options.create_if_missing(True)
-        self._db = Rdict(str(path), options)
+        Rdict.destroy(str(self.path))
+        self._db = self._open()
 
 
 def _offset_key(topic: str, partition: int) -> bytes:

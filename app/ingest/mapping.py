@@ -106,16 +106,14 @@ class FieldRule:
         return clean_text(raw, self.name, self.case)
 
     def compile(self) -> Callable[[Mapping[str, str]], str | None]:
-        """A getter for the hot path.
+        """A getter for the hot path, for a field read from the row (``LineParser`` resolves
+        constants once, without a getter).
 
         Fields that a parser reads next (numbers, dates) pass through untouched: the parser
         trims and refuses what is not a number or a date. Text fields are cleaned once per
         distinct raw value, since sources repeat them a lot (stores, products, order ids); the
         cache is bounded by clearing it.
         """
-        if self.value is not None:
-            constant = self.clean(self.value)
-            return lambda row: constant
         column, default, required, name = self.column, self.default, self.required, self.name
         if column is not None and name in PARSED_FIELDS and self.transform is None:
 

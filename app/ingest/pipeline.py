@@ -245,8 +245,10 @@ class IngestPipeline:
         return summary
 
     async def ingest_records(self, records: list[Any], source_name: str) -> IngestSummary:
-        """The same pipeline for records already decoded from JSON (the HTTP endpoint)."""
-        return await self.ingest([Source(name=source_name, data=orjson.dumps(records))])
+        """The same pipeline for records already decoded (the HTTP endpoint, the generator):
+        one JSON line per record, so a dead letter's line number is the record's number."""
+        data = b"\n".join(orjson.dumps(record) for record in records)
+        return await self.ingest([Source(name=source_name, data=data)])
 
     def _rows_of(self, source: Source, summary: IngestSummary) -> Iterator[RawRow]:
         def on_header(header: list[str]) -> list[str]:

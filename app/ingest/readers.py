@@ -34,8 +34,8 @@ SUFFIX_FORMATS = {
     ".txt": "csv",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
+    ".json": "json",
 }
-SUFFIX_FORMATS[".json"] = "json"
 READABLE_SUFFIXES = tuple(SUFFIX_FORMATS) + tuple(f"{s}.gz" for s in SUFFIX_FORMATS) + (".gz",)
 DELIMITERS = (",", ";", "\t", "|")
 

@@ -533,6 +533,18 @@ def _run_sync(coro_factory: Callable[[], Coroutine[Any, Any, None]], what: str) 
 # public API
 
 
+def _not_running(data_dir: Path, why: str, log_file: Path | None = None) -> BrokerStatus:
+    return BrokerStatus(
+        running=False,
+        bootstrap=None,
+        pid=None,
+        data_dir=data_dir,
+        log_file=log_file,
+        external=False,
+        message=f"not running ({why})",
+    )
+
+
 def broker_status(data_dir: Path) -> BrokerStatus:
     """Report on the broker of this data dir from its pid file and /proc, without contacting it.
 
@@ -552,15 +564,7 @@ def broker_status(data_dir: Path) -> BrokerStatus:
             if pid is None
             else f"stale pid file {paths['pid']}: process {pid} is gone"
         )
-        return BrokerStatus(
-            running=False,
-            bootstrap=None,
-            pid=None,
-            data_dir=data_dir,
-            log_file=log_file,
-            external=False,
-            message=f"not running ({why})",
-        )
+        return _not_running(data_dir, why, log_file)
     if isinstance(port, int) and _accepts_connections(port):
         message = f"running (pid {pid}) at {bootstrap}"
     else:
@@ -797,15 +801,7 @@ def broker_down(data_dir: Path, timeout: float = 30.0) -> BrokerStatus:
     data_dir = _norm(data_dir)
     paths = _paths(data_dir)
     if not data_dir.is_dir():
-        return BrokerStatus(
-            running=False,
-            bootstrap=None,
-            pid=None,
-            data_dir=data_dir,
-            log_file=None,
-            external=False,
-            message=f"not running ({data_dir} does not exist)",
-        )
+        return _not_running(data_dir, f"{data_dir} does not exist")
     with _dir_lock(data_dir):
         current = broker_status(data_dir)
         if not current.running or current.pid is None:
