@@ -110,7 +110,39 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--rate", type=float, default=20.0, help="orders per second")
     run.add_argument("--seed", type=int, default=7)
     run.set_defaults(handler=_run)
+
+    worker = commands.add_parser(
+        "worker", help="the Faust worker: live aggregates, ClickHouse history, lookup API"
+    )
+    worker.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address the API listens on and announces to other workers (default 127.0.0.1)",
+    )
+    worker.add_argument("--loglevel", default="warning", help="Faust's log level")
+    worker.set_defaults(handler=_worker)
+
+    from app.api import users_cli
+
+    users_cli.register(commands)
     return parser
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the worker in the foreground until SIGINT/SIGTERM."""
+    from faust import Worker
+
+    from app.worker import build_worker
+
+    worker = build_worker(settings, bootstrap_of(settings), web_host=args.host)
+    print(
+        f"DataApp worker: API on http://{args.host}:{settings.web_port}/api/v1 "
+        f"(OpenAPI: /api/v1/openapi.json), history in {settings.clickhouse_dsn.split('@')[-1]}",
+        flush=True,
+    )
+    faust_worker = Worker(worker.app, loglevel=args.loglevel, quiet=True)
+    faust_worker.execute_from_commandline()
+    return EXIT_OK
 
 
 # --- kafka ---------------------------------------------------------------------------------

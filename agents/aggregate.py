@@ -1,0 +1,128 @@
+"""The aggregation agent: sales topic -> live tables, in batches, exactly once.
+
+Thin on purpose: decoding is ``agents/decode.py``, the arithmetic ``tables/aggregation.py``,
+the table access ``tables/live.py``. What is here is the order of things within a batch, and
+the dead letters.
+
+Exactly once: under Faust's ``exactly_once`` guarantee every table update and dead letter is
+written by the transactional producer of the source partition, in the transaction that also
+commits that partition's offsets; a worker killed mid-batch leaves nothing of the batch
+behind, and its successor processes it again from the last committed offset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from time import perf_counter
+from typing import TYPE_CHECKING
+
+import orjson
+
+from agents.decode import InvalidMessage, dead_letter, decode_sale
+from app.metrics import WorkerMetrics
+from app.records import Sale
+from tables.aggregation import aggregate_batch, order_keys
+from tables.live import LiveTables
+
+if TYPE_CHECKING:
+    import faust
+    from faust.types import EventT, StreamT
+
+log = logging.getLogger(__name__)
+
+BATCH_EVENTS = 2_000
+"""Messages per batch; each carries one order (a few lines): a few thousand lines a batch."""
+BATCH_WITHIN_SECONDS = 0.05
+"""How long a batch may wait to fill: the bound this stage adds to a sale's delay to screen."""
+
+
+class SalesAggregator:
+    def __init__(
+        self,
+        app: faust.App,
+        tables: LiveTables,
+        rejected_topic: str,
+        metrics: WorkerMetrics,
+    ) -> None:
+        self.app = app
+        self.tables = tables
+        self.rejected_topic = rejected_topic
+        self.metrics = metrics
+        self.sellers_by_store: dict[str, set[str]] = {}
+        """Sellers seen in this worker's partitions since it started (the API's directory)."""
+        self.product_names: dict[str, str] = {}
+        """Latest name seen per product, for rankings of days not yet in ClickHouse."""
+        self.changed = asyncio.Event()
+        """Set after each batch: views that push updates wait on it."""
+
+    async def process(self, stream: StreamT, events: Sequence[EventT]) -> None:
+        started = perf_counter()
+        sales: list[Sale] = []
+        last_event_of_store: dict[str, EventT] = {}
+        pending_letters = []
+        for event in events:
+            message = event.message
+            try:
+                sale = decode_sale(message.value)
+                if self.tables.partition_of(sale.store_id) != message.partition:
+                    raise InvalidMessage(
+                        "wrong_partition",
+                        f"store {sale.store_id!r} belongs to partition "
+                        f"{self.tables.partition_of(sale.store_id)}, the message came on "
+                        f"{message.partition}: produce sales keyed by store_id",
+                    )
+            except InvalidMessage as error:
+                pending_letters.append(await self._dead_letter(event, error))
+                continue
+            sales.append(sale)
+            last_event_of_store[sale.store_id] = event
+            self.sellers_by_store.setdefault(sale.store_id, set()).add(sale.seller_id)
+            for line in sale.lines:
+                if line.product_name:
+                    self.product_names[line.sku] = line.product_name
+
+        if sales:
+            wanted = order_keys(sales)
+            counted = self.tables.counted_orders(stream, wanted, last_event_of_store)
+            update = aggregate_batch(sales, counted)
+            writes = self.tables.apply(stream, update, counted, last_event_of_store)
+            self.metrics.lines_processed += update.lines
+            self.metrics.table_writes += writes
+            for sale in sales:
+                self.metrics.note_event_time(sale.event_time.timestamp())
+        if pending_letters:
+            await asyncio.gather(*pending_letters)
+        self.metrics.events_processed += len(events)
+        self.metrics.batches += 1
+        self.metrics.batch_seconds.observe(perf_counter() - started)
+        self.changed.set()
+        self.changed.clear()
+
+    async def _dead_letter(self, event: EventT, error: InvalidMessage) -> asyncio.Future:
+        """Send the dead letter in the source partition's transaction (so a replayed batch
+        does not send it twice); returns the delivery future."""
+        message = event.message
+        letter = dead_letter(message.value, error, message.topic, message.partition, message.offset)
+        log.warning(
+            "dead letter %s: %s at %s[%d]@%d",
+            error.reason,
+            error.detail,
+            message.topic,
+            message.partition,
+            message.offset,
+        )
+        self.metrics.rejections[error.reason] = self.metrics.rejections.get(error.reason, 0) + 1
+        transactions = self.app.producer
+        group = self.app.assignor.group_for_topic(message.topic)
+        transactional_id = f"{self.app.conf.id}-{group}-{message.partition}"
+        return await transactions.producer.send(  # type: ignore[attr-defined]
+            self.rejected_topic,
+            letter.source.encode(),
+            orjson.dumps(letter.to_dict()),
+            None,
+            None,
+            None,
+            transactional_id=transactional_id,
+        )

@@ -1,0 +1,163 @@
+"""Answers of the lookup API for the stores this worker owns: live tables and history, joined.
+
+The web layer (``app/api/routes.py``) decides who may ask and which worker answers; this
+module only computes. Days from ``live_start`` on come from the live tables, older ones from
+ClickHouse (``split_live``); the two parts add up field by field. Figures are the integers of
+``Totals.to_json``; distinct customers over a range that spans both sources are the sum of
+the two sides, so a customer who bought on both sides counts twice there.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any, Protocol
+
+from app.api.periods import DateRange, Ranking, bucket_bounds, covering_buckets, split_live
+from tables.aggregation import Dimension, aggregate_key
+from tables.buckets import Grain
+from tables.live import LiveTables
+from tables.totals import Totals
+
+Figures = dict[str, int]
+FIGURE_NAMES = tuple(Totals().to_json())
+ZERO: Figures = dict.fromkeys(FIGURE_NAMES, 0)
+
+
+class History(Protocol):
+    """What the lookups need of ClickHouse (``app.history.store.HistoryStore``)."""
+
+    async def summary(
+        self, store_id: str, seller_id: str | None, date_from: date, date_to: date
+    ) -> dict[str, int]: ...
+
+    async def timeseries(
+        self,
+        store_id: str,
+        seller_id: str | None,
+        granularity: Grain,
+        date_from: date,
+        date_to: date,
+    ) -> list[dict[str, Any]]: ...
+
+    async def product_ranking(
+        self, store_id: str, date_from: date, date_to: date, by: Ranking, limit: int
+    ) -> list[dict[str, Any]]: ...
+
+
+def add_figures(left: Figures, right: Figures) -> Figures:
+    return {name: left.get(name, 0) + right.get(name, 0) for name in FIGURE_NAMES}
+
+
+class Lookups:
+    def __init__(self, tables: LiveTables, history: History, product_names: dict[str, str]):
+        self.tables = tables
+        self.history = history
+        self.product_names = product_names
+
+    async def summary(
+        self, store_id: str, seller_id: str | None, span: DateRange, live_start: date
+    ) -> Figures:
+        old, live = split_live(span, live_start)
+        figures = dict(ZERO)
+        if old is not None:
+            figures = add_figures(
+                figures, await self.history.summary(store_id, seller_id, old.first, old.last)
+            )
+        if live is not None:
+            figures = add_figures(figures, self._live_summary(store_id, seller_id, live))
+        return figures
+
+    def _live_summary(self, store_id: str, seller_id: str | None, span: DateRange) -> Figures:
+        dimension, member = _dimension(seller_id)
+        total = Totals()
+        months, days = covering_buckets(span)
+        for grain, labels in (("month", months), ("day", days)):
+            for label in labels:
+                found = self.tables.get(aggregate_key(store_id, dimension, grain, label, member))
+                if found is not None:
+                    total.merge(found)
+        return total.to_json()
+
+    async def timeseries(
+        self,
+        store_id: str,
+        seller_id: str | None,
+        granularity: Grain,
+        span: DateRange,
+        live_start: date,
+    ) -> list[dict[str, Any]]:
+        old, live = split_live(span, live_start)
+        series: dict[str, Figures] = {}
+        if old is not None:
+            for point in await self.history.timeseries(
+                store_id, seller_id, granularity, old.first, old.last
+            ):
+                bucket = point["bucket"]
+                series[bucket] = add_figures(series.get(bucket, ZERO), point)
+        if live is not None:
+            for bucket, figures in self._live_series(store_id, seller_id, granularity, live):
+                series[bucket] = add_figures(series.get(bucket, ZERO), figures)
+        return [{"bucket": bucket, **series[bucket]} for bucket in sorted(series)]
+
+    def _live_series(
+        self, store_id: str, seller_id: str | None, granularity: Grain, span: DateRange
+    ) -> list[tuple[str, Figures]]:
+        dimension, member = _dimension(seller_id)
+        # Months cut by the range are summed from their days: a month bucket would count
+        # the days outside the range too.
+        grain: Grain = "day" if granularity == "month" else granularity
+        first, last = bucket_bounds(span, grain)
+        merged: dict[str, Totals] = {}
+        for bucket, found_member, totals in self.tables.scan(
+            store_id, dimension, grain, first, last
+        ):
+            if found_member != member:
+                continue
+            label = bucket[:7] if granularity == "month" else bucket
+            target = merged.get(label)
+            if target is None:
+                merged[label] = totals
+            else:
+                target.merge(totals)
+        return [(label, merged[label].to_json()) for label in merged]
+
+    async def product_ranking(
+        self, store_id: str, span: DateRange, live_start: date, by: Ranking, limit: int
+    ) -> list[dict[str, Any]]:
+        old, live = split_live(span, live_start)
+        products: dict[str, Figures] = defaultdict(lambda: dict(ZERO))
+        names: dict[str, str] = {}
+        if old is not None:
+            # Every product, not the top ``limit``: the live days may reorder them.
+            for row in await self.history.product_ranking(
+                store_id, old.first, old.last, by, 1_000_000
+            ):
+                products[row["sku"]] = add_figures(products[row["sku"]], row)
+                if row.get("product_name"):
+                    names[row["sku"]] = row["product_name"]
+        if live is not None:
+            merged: dict[str, Totals] = {}
+            first, last = bucket_bounds(live, "day")
+            for _, sku, totals in self.tables.scan(store_id, "P", "day", first, last):
+                if sku in merged:
+                    merged[sku].merge(totals)
+                else:
+                    merged[sku] = totals
+            for sku, totals in merged.items():
+                products[sku] = add_figures(products[sku], totals.to_json())
+        field = {"revenue": "revenue_cents", "units": "units", "margin": "margin_cents"}[by]
+        ranked = sorted(products.items(), key=lambda item: (-item[1][field], item[0]))[:limit]
+        return [
+            {
+                "rank": position,
+                "sku": sku,
+                "product_name": names.get(sku) or self.product_names.get(sku),
+                **figures,
+            }
+            for position, (sku, figures) in enumerate(ranked, start=1)
+        ]
+
+
+def _dimension(seller_id: str | None) -> tuple[Dimension, str]:
+    return ("T", "") if seller_id is None else ("S", seller_id)

@@ -1,0 +1,223 @@
+"""The OpenAPI 3.1 document of the lookup API, made from the route table in ``routes.py``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from app.api.periods import GRANULARITIES, RANKINGS
+
+if TYPE_CHECKING:
+    from app.api.routes import Route
+
+_INT = {"type": "integer"}
+_DATE = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+_FIGURES = {
+    "revenue_cents": _INT,
+    "cost_cents": _INT,
+    "margin_cents": _INT,
+    "uncosted_revenue_cents": _INT,
+    "units": _INT,
+    "returned_units": _INT,
+    "lines": _INT,
+    "orders": _INT,
+    "customers": _INT,
+}
+_REQUIRED_FIGURES = ["revenue_cents", "cost_cents", "margin_cents", "units", "orders"]
+
+_QUERY: dict[str, dict[str, Any]] = {
+    "from": {
+        "description": "First local date of the range, included (default: 'to').",
+        "schema": _DATE,
+    },
+    "to": {
+        "description": "Last local date of the range, included (default: today).",
+        "schema": _DATE,
+    },
+    "granularity": {
+        "description": "Bucket size of the series.",
+        "schema": {"type": "string", "enum": list(GRANULARITIES), "default": "day"},
+    },
+    "by": {
+        "description": "What products are ranked by.",
+        "schema": {"type": "string", "enum": list(RANKINGS), "default": "revenue"},
+    },
+    "limit": {
+        "description": "How many products.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 20},
+    },
+}
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+    },
+    "Figures": {
+        "type": "object",
+        "description": "Money in integer cents; units net of returns.",
+        "required": _REQUIRED_FIGURES,
+        "properties": {"from": _DATE, "to": _DATE, **_FIGURES},
+    },
+    "Series": {
+        "type": "object",
+        "required": ["granularity", "points"],
+        "properties": {
+            "granularity": {"type": "string", "enum": list(GRANULARITIES)},
+            "points": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["bucket", *_REQUIRED_FIGURES],
+                    "properties": {"bucket": {"type": "string"}, **_FIGURES},
+                },
+            },
+        },
+    },
+    "Ranking": {
+        "type": "object",
+        "required": ["products"],
+        "properties": {
+            "products": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["rank", "sku", *_REQUIRED_FIGURES],
+                    "properties": {
+                        "rank": _INT,
+                        "sku": {"type": "string"},
+                        "product_name": {"type": ["string", "null"]},
+                        **_FIGURES,
+                    },
+                },
+            }
+        },
+    },
+    "Team": {
+        "type": "object",
+        "required": ["sellers"],
+        "properties": {"sellers": {"type": "array", "items": {"type": "object"}}},
+    },
+    "Stores": {
+        "type": "object",
+        "required": ["stores"],
+        "properties": {"stores": {"type": "array", "items": {"type": "string"}}},
+    },
+    "Me": {
+        "type": "object",
+        "required": ["username", "role"],
+        "properties": {
+            "username": {"type": "string"},
+            "role": {"type": "string", "enum": ["admin", "manager", "seller"]},
+            "store_id": {"type": ["string", "null"]},
+            "seller_id": {"type": ["string", "null"]},
+        },
+    },
+    "Credentials": {
+        "type": "object",
+        "required": ["username", "password"],
+        "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+    },
+    "Token": {
+        "type": "object",
+        "required": ["access_token", "token_type", "expires_in"],
+        "properties": {
+            "access_token": {"type": "string"},
+            "token_type": {"type": "string", "const": "bearer"},
+            "expires_in": _INT,
+        },
+    },
+    "SaleLines": {
+        "description": "Sale lines in the canonical layout (docs/schema.md), money in units.",
+        "oneOf": [
+            {"type": "array", "items": {"type": "object"}, "minItems": 1, "maxItems": 10000},
+            {"type": "object", "required": ["rows"], "properties": {"rows": {"type": "array"}}},
+        ],
+    },
+    "IngestSummary": {"type": "object", "required": ["accepted", "rejected"]},
+    "Status": {"type": "object", "required": ["status"]},
+    "OpenAPI": {"type": "object"},
+    "Metrics": {"type": "string"},
+}
+
+_ERRORS = {
+    "400": "Bad parameters",
+    "401": "No token, or a token refused",
+    "403": "Outside the caller's scope",
+    "503": "Not ready, or the owning worker cannot answer",
+}
+
+
+def document(routes: Sequence[Route]) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        operation: dict[str, Any] = {
+            "summary": route.summary,
+            "operationId": _operation_id(route),
+            "tags": [route.tag],
+            "parameters": [
+                *(
+                    {
+                        "name": name,
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "minLength": 1},
+                    }
+                    for name in re.findall(r"{(\w+)}", route.path)
+                ),
+                *(
+                    {"name": name, "in": "query", "required": False, **_QUERY[name]}
+                    for name in route.query
+                ),
+            ],
+            "responses": {"200": _response(route)},
+        }
+        if route.auth:
+            operation["security"] = [{"bearer": []}]
+        if route.body:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{route.body}"}}
+                },
+            }
+        for status, text in _ERRORS.items():
+            if status in {"401", "403"} and not route.auth:
+                continue
+            operation["responses"][status] = {
+                "description": text,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
+        paths.setdefault(route.path, {})[route.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "DataApp lookup API",
+            "version": "1",
+            "description": "Live and historical sales figures of a retail chain. Money is in "
+            "integer cents; dates are the store's local dates; ranges are closed.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": _SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _response(route: Route) -> dict[str, Any]:
+    if route.raw:
+        return {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}
+    return {
+        "description": "OK",
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{route.response}"}}
+        },
+    }
+
+
+def _operation_id(route: Route) -> str:
+    words = re.sub(r"[{}]", "", route.path).strip("/").replace("/", "_").replace(".", "_")
+    return f"{route.method.lower()}_{words}"

@@ -1,0 +1,628 @@
+"""The lookup API on Faust's web server: routes, authentication, scope, errors, routing.
+
+Every route is declared once in ``ROUTES`` (path, method, handler, parameters, who may call
+it); the Faust views and the OpenAPI document (``app/api/openapi.py``) are both made from
+that list, so they cannot disagree. Handlers are small: they check parameters
+(``app/api/periods.py``), check scope (``app/api/auth.py``), and ask ``Lookups``.
+
+A store's figures live on the worker that owns its partition. A request about a store this
+worker does not own is passed to the owner (Faust's router, by the ``aggregates`` table); a
+seller's figures are summed over the stores they sold in, each asked of its owner.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from faust.exceptions import SameNode
+from faust.web import Request, Response, View
+
+from app.api.auth import Principal, TokenError, UserStore, issue_token, verify_token
+from app.api.lookups import ZERO, Figures, Lookups, add_figures
+from app.api.periods import (
+    GRANULARITIES,
+    RANKINGS,
+    BadParameter,
+    DateRange,
+    parse_choice,
+    parse_limit,
+    parse_range,
+)
+from app.metrics import WorkerMetrics, render
+from app.settings import Settings
+
+if TYPE_CHECKING:
+    import faust
+
+    from agents.aggregate import SalesAggregator
+    from app.ingest.pipeline import IngestPipeline
+
+log = logging.getLogger(__name__)
+
+TOKEN_TTL_SECONDS = 8 * 3600
+MAX_INGEST_RECORDS = 10_000
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class ApiContext:
+    """Everything the handlers share; built once by the worker."""
+
+    app: faust.App
+    settings: Settings
+    users: UserStore
+    lookups: Lookups
+    aggregator: SalesAggregator
+    metrics: WorkerMetrics
+    history: Any
+    sink: Any
+    ingest: Callable[[], Awaitable[IngestPipeline]]
+    ready: Callable[[], dict[str, bool]]
+    consumer_lag: Callable[[], dict[str, dict[int, int]]]
+    token_key: bytes = field(default=b"")
+
+    def today(self) -> date:
+        return datetime.now(UTC).date()
+
+    def live_start(self) -> date:
+        return self.today() - timedelta(days=self.settings.live_days)
+
+    def span(self, request: Request) -> DateRange:
+        return parse_range(request.query, self.today(), self.settings.retention_days)
+
+
+Handler = Callable[[ApiContext, Request, Principal | None, dict[str, str]], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    auth: bool = True
+    query: tuple[str, ...] = ()
+    body: str | None = None
+    """Name of the request body schema in the OpenAPI document."""
+    response: str = "Figures"
+    tag: str = "lookups"
+    raw: bool = False
+    """The handler returns a ready Response (metrics text), not JSON data."""
+
+
+# -- scope -------------------------------------------------------------------------------
+
+
+def require_store(principal: Principal | None, store_id: str) -> None:
+    if principal is not None and not principal.can_read_store(store_id):
+        raise ApiError(403, "forbidden", f"your role cannot see store {store_id!r}")
+
+
+def require_seller(principal: Principal | None, seller_id: str, store_id: str | None) -> None:
+    if principal is None:
+        return
+    if principal.role == "admin":
+        return
+    if principal.role == "manager" and store_id is None:
+        store_id = principal.store_id
+    if store_id is None or not principal.can_read_seller(seller_id, store_id):
+        raise ApiError(403, "forbidden", f"your role cannot see seller {seller_id!r}")
+
+
+# -- handlers ----------------------------------------------------------------------------
+
+
+async def token(ctx: ApiContext, request: Request, _: Principal | None, __: dict[str, str]) -> Any:
+    body = await _json_body(request)
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise ApiError(400, "bad_request", "send JSON with string fields username and password")
+    user = ctx.users.authenticate(username, password)
+    if user is None:
+        raise ApiError(401, "unauthorized", "wrong username or password")
+    now = int(time.time())
+    return {
+        "access_token": issue_token(user, ctx.token_key, now, TOKEN_TTL_SECONDS),
+        "token_type": "bearer",
+        "expires_in": TOKEN_TTL_SECONDS,
+        "role": user.role,
+        "store_id": user.store_id,
+        "seller_id": user.seller_id,
+    }
+
+
+async def store_summary(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    store_id = params["store_id"]
+    require_store(principal, store_id)
+    span = ctx.span(request)
+    figures = await ctx.lookups.summary(store_id, None, span, ctx.live_start())
+    return _with_span({"store_id": store_id}, span, figures)
+
+
+async def store_timeseries(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    store_id = params["store_id"]
+    require_store(principal, store_id)
+    return await _series(ctx, request, store_id, None)
+
+
+async def store_products(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    store_id = params["store_id"]
+    require_store(principal, store_id)
+    span = ctx.span(request)
+    by = parse_choice(request.query, "by", RANKINGS, "revenue")
+    limit = parse_limit(request.query)
+    products = await ctx.lookups.product_ranking(store_id, span, ctx.live_start(), by, limit)  # type: ignore[arg-type]
+    return {
+        "store_id": store_id,
+        "from": span.first.isoformat(),
+        "to": span.last.isoformat(),
+        "by": by,
+        "products": products,
+    }
+
+
+async def store_sellers(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    """The team table: every seller of the store with figures over the range."""
+    store_id = params["store_id"]
+    require_store(principal, store_id)
+    span = ctx.span(request)
+    sellers = sorted(await _sellers_of_store(ctx, store_id))
+    rows = []
+    for seller_id in sellers:
+        figures = await ctx.lookups.summary(store_id, seller_id, span, ctx.live_start())
+        rows.append({"seller_id": seller_id, **figures})
+    rows.sort(key=lambda row: (-row["revenue_cents"], row["seller_id"]))
+    return {
+        "store_id": store_id,
+        "from": span.first.isoformat(),
+        "to": span.last.isoformat(),
+        "sellers": rows,
+    }
+
+
+async def store_seller_summary(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    store_id, seller_id = params["store_id"], params["seller_id"]
+    require_seller(principal, seller_id, store_id)
+    span = ctx.span(request)
+    figures = await ctx.lookups.summary(store_id, seller_id, span, ctx.live_start())
+    return _with_span({"store_id": store_id, "seller_id": seller_id}, span, figures)
+
+
+async def store_seller_timeseries(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    store_id, seller_id = params["store_id"], params["seller_id"]
+    require_seller(principal, seller_id, store_id)
+    return await _series(ctx, request, store_id, seller_id)
+
+
+async def seller_summary(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    seller_id = params["seller_id"]
+    stores = await _stores_of_seller(ctx, principal, seller_id)
+    span = ctx.span(request)
+    total: Figures = dict(ZERO)
+    for store_id in stores:
+        part = await _from_owner(
+            ctx,
+            request,
+            store_id,
+            f"/api/v1/stores/{store_id}/sellers/{seller_id}/summary",
+            lambda store_id=store_id: ctx.lookups.summary(
+                store_id, seller_id, span, ctx.live_start()
+            ),
+        )
+        total = add_figures(total, part)
+    return _with_span({"seller_id": seller_id, "stores": stores}, span, total)
+
+
+async def seller_timeseries(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    seller_id = params["seller_id"]
+    stores = await _stores_of_seller(ctx, principal, seller_id)
+    granularity = parse_choice(request.query, "granularity", GRANULARITIES, "day")
+    span = ctx.span(request)
+    series: dict[str, Figures] = {}
+    for store_id in stores:
+        part = await _from_owner(
+            ctx,
+            request,
+            store_id,
+            f"/api/v1/stores/{store_id}/sellers/{seller_id}/timeseries",
+            lambda store_id=store_id: _series(ctx, request, store_id, seller_id),
+        )
+        for point in part["points"]:
+            series[point["bucket"]] = add_figures(series.get(point["bucket"], ZERO), point)
+    return {
+        "seller_id": seller_id,
+        "stores": stores,
+        "granularity": granularity,
+        "from": span.first.isoformat(),
+        "to": span.last.isoformat(),
+        "points": [{"bucket": bucket, **series[bucket]} for bucket in sorted(series)],
+    }
+
+
+async def list_stores(
+    ctx: ApiContext, request: Request, principal: Principal | None, _: dict[str, str]
+) -> Any:
+    known = set(await ctx.history.store_ids()) | set(ctx.aggregator.sellers_by_store)
+    visible = sorted(s for s in known if principal is None or principal.can_read_store(s))
+    return {"stores": visible}
+
+
+async def me(ctx: ApiContext, request: Request, principal: Principal | None, _: Any) -> Any:
+    assert principal is not None
+    return {
+        "username": principal.username,
+        "role": principal.role,
+        "store_id": principal.store_id,
+        "seller_id": principal.seller_id,
+    }
+
+
+async def ingest_sales(
+    ctx: ApiContext, request: Request, principal: Principal | None, _: dict[str, str]
+) -> Any:
+    if principal is not None and not principal.can_ingest():
+        raise ApiError(403, "forbidden", "only an admin may ingest sales")
+    body = await _json_body(request, allow_list=True)
+    records = body if isinstance(body, list) else body.get("rows")
+    if not isinstance(records, list) or not records:
+        raise ApiError(400, "bad_request", "send a JSON array of sale lines, or {'rows': [...]}")
+    if len(records) > MAX_INGEST_RECORDS:
+        raise ApiError(
+            413, "too_large", f"at most {MAX_INGEST_RECORDS} lines a request; split the batch"
+        )
+    pipeline = await ctx.ingest()
+    summary = await pipeline.ingest_records(
+        records, source_name=f"api:{principal.username if principal else 'anonymous'}"
+    )
+    return summary.to_dict()
+
+
+async def healthz(ctx: ApiContext, request: Request, _: Any, __: Any) -> Any:
+    return {"status": "ok"}
+
+
+async def readyz(ctx: ApiContext, request: Request, _: Any, __: Any) -> Any:
+    checks = ctx.ready()
+    if not all(checks.values()):
+        raise ApiError(
+            503, "not_ready", "not ready: " + ", ".join(k for k, v in checks.items() if not v)
+        )
+    return {"status": "ready", "checks": checks}
+
+
+async def metrics(ctx: ApiContext, request: Request, _: Any, __: Any) -> Any:
+    health = ctx.sink.health()
+    sink_counters = {
+        "healthy": 1.0 if health.healthy else 0.0,
+        "lines_written_total": health.lines_written,
+        "rejections_written_total": health.rejections_written,
+        "duplicates_skipped_total": health.duplicates_skipped,
+        "batches_total": health.batches,
+    }
+    latency = (health.latency_buckets, health.latency_sum, health.batches)
+    return render(ctx.metrics, ctx.consumer_lag(), sink_counters, latency)
+
+
+async def openapi(ctx: ApiContext, request: Request, _: Any, __: Any) -> Any:
+    from app.api.openapi import document
+
+    return document(ROUTES)
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+async def _series(
+    ctx: ApiContext, request: Request, store_id: str, seller_id: str | None
+) -> dict[str, Any]:
+    granularity = parse_choice(request.query, "granularity", GRANULARITIES, "day")
+    span = ctx.span(request)
+    if granularity == "hour" and span.days > 93:
+        raise BadParameter("hourly series cover at most 93 days; ask by day or month")
+    points = await ctx.lookups.timeseries(
+        store_id,
+        seller_id,
+        granularity,
+        span,
+        ctx.live_start(),  # type: ignore[arg-type]
+    )
+    return {
+        "store_id": store_id,
+        "seller_id": seller_id,
+        "granularity": granularity,
+        "from": span.first.isoformat(),
+        "to": span.last.isoformat(),
+        "points": points,
+    }
+
+
+def _with_span(head: dict[str, Any], span: DateRange, figures: Figures) -> dict[str, Any]:
+    return {**head, "from": span.first.isoformat(), "to": span.last.isoformat(), **figures}
+
+
+async def _stores_of_seller(
+    ctx: ApiContext, principal: Principal | None, seller_id: str
+) -> list[str]:
+    if principal is not None and principal.role != "admin":
+        store_id = principal.store_id
+        require_seller(principal, seller_id, store_id)
+        return [store_id] if store_id else []
+    local = {
+        store for store, sellers in ctx.aggregator.sellers_by_store.items() if seller_id in sellers
+    }
+    return sorted(local | set(await ctx.history.seller_stores(seller_id)))
+
+
+async def _sellers_of_store(ctx: ApiContext, store_id: str) -> set[str]:
+    sellers = set(ctx.aggregator.sellers_by_store.get(store_id, ()))
+    sellers |= set(await ctx.history.store_sellers(store_id))
+    return sellers
+
+
+async def _from_owner(
+    ctx: ApiContext,
+    request: Request,
+    store_id: str,
+    path: str,
+    local: Callable[[], Awaitable[Any]],
+) -> Any:
+    """The answer for one store: computed here if this worker owns it, else asked of the
+    owner with the caller's own token."""
+    try:
+        url = ctx.app.router.key_store("aggregates", store_id)
+    except KeyError:
+        raise ApiError(503, "unavailable", "partitions are being assigned; try again") from None
+    if _same_node(ctx, url):
+        return await local()
+    target = url.with_path(path).with_query(request.query)
+    headers = {"Authorization": request.headers.get("Authorization", "")}
+    async with ctx.app.http_client.get(target, headers=headers) as response:
+        payload = await response.json(loads=orjson.loads)
+        if response.status != 200:
+            raise ApiError(
+                response.status, payload.get("error", "upstream"), payload.get("message", "")
+            )
+        return payload
+
+
+async def _forward_to_owner(
+    ctx: ApiContext, view: View, request: Request, store_id: str
+) -> Response | None:
+    """The owner's answer when another worker owns the store; None when this one does."""
+    try:
+        return await ctx.app.router.route_req("aggregates", store_id, view.web, request)
+    except SameNode:
+        return None
+    except Exception as error:  # no assignment yet (ServiceUnavailable), owner unreachable
+        raise ApiError(
+            503, "unavailable", f"the worker owning this store cannot answer: {error}"
+        ) from None
+
+
+def _same_node(ctx: ApiContext, url: Any) -> bool:
+    own = ctx.app.conf.canonical_url
+    return (url.host, url.port) == (own.host, own.port)
+
+
+async def _json_body(request: Request, allow_list: bool = False) -> Any:
+    try:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "bad_request", "the body is not valid JSON") from None
+    if isinstance(body, dict) or (allow_list and isinstance(body, list)):
+        return body
+    raise ApiError(400, "bad_request", "the body must be a JSON object")
+
+
+# -- the route table ---------------------------------------------------------------------
+
+_RANGE = ("from", "to")
+ROUTES: tuple[Route, ...] = (
+    Route(
+        "POST",
+        "/api/v1/auth/token",
+        token,
+        "Sign in: a bearer token for username and password",
+        auth=False,
+        body="Credentials",
+        response="Token",
+        tag="auth",
+    ),
+    Route("GET", "/api/v1/me", me, "Who the token belongs to", response="Me", tag="auth"),
+    Route("GET", "/api/v1/stores", list_stores, "Stores the caller may see", response="Stores"),
+    Route(
+        "GET",
+        "/api/v1/stores/{store_id}/summary",
+        store_summary,
+        "A store's figures over a closed date range (store's local dates)",
+        query=_RANGE,
+    ),
+    Route(
+        "GET",
+        "/api/v1/stores/{store_id}/timeseries",
+        store_timeseries,
+        "A store's figures by hour, day or month",
+        query=(*_RANGE, "granularity"),
+        response="Series",
+    ),
+    Route(
+        "GET",
+        "/api/v1/stores/{store_id}/products",
+        store_products,
+        "Products of a store ranked by revenue, units or margin",
+        query=(*_RANGE, "by", "limit"),
+        response="Ranking",
+    ),
+    Route(
+        "GET",
+        "/api/v1/stores/{store_id}/sellers",
+        store_sellers,
+        "Every seller of a store with their figures (the team table)",
+        query=_RANGE,
+        response="Team",
+    ),
+    Route(
+        "GET",
+        "/api/v1/stores/{store_id}/sellers/{seller_id}/summary",
+        store_seller_summary,
+        "A seller's figures in one store",
+        query=_RANGE,
+    ),
+    Route(
+        "GET",
+        "/api/v1/stores/{store_id}/sellers/{seller_id}/timeseries",
+        store_seller_timeseries,
+        "A seller's figures in one store by hour, day or month",
+        query=(*_RANGE, "granularity"),
+        response="Series",
+    ),
+    Route(
+        "GET",
+        "/api/v1/sellers/{seller_id}/summary",
+        seller_summary,
+        "A seller's figures over a closed date range, over every store they sold in",
+        query=_RANGE,
+    ),
+    Route(
+        "GET",
+        "/api/v1/sellers/{seller_id}/timeseries",
+        seller_timeseries,
+        "A seller's figures by hour, day or month",
+        query=(*_RANGE, "granularity"),
+        response="Series",
+    ),
+    Route(
+        "POST",
+        "/api/v1/ingest/sales",
+        ingest_sales,
+        "Ingest sale lines (canonical layout) through the validation pipeline",
+        body="SaleLines",
+        response="IngestSummary",
+        tag="ingest",
+    ),
+    Route(
+        "GET",
+        "/api/v1/openapi.json",
+        openapi,
+        "This document",
+        auth=False,
+        response="OpenAPI",
+        tag="meta",
+    ),
+    Route("GET", "/healthz", healthz, "Liveness", auth=False, response="Status", tag="meta"),
+    Route(
+        "GET",
+        "/readyz",
+        readyz,
+        "Readiness: tables recovered and history sink healthy",
+        auth=False,
+        response="Status",
+        tag="meta",
+    ),
+    Route(
+        "GET",
+        "/metrics",
+        metrics,
+        "Prometheus metrics",
+        auth=False,
+        response="Metrics",
+        tag="meta",
+        raw=True,
+    ),
+)
+
+
+# -- Faust views -------------------------------------------------------------------------
+
+
+def _error(view: View, status: int, code: str, message: str) -> Response:
+    return view.bytes(
+        orjson.dumps({"error": code, "message": message}),
+        content_type="application/json",
+        status=status,
+    )
+
+
+def _principal(ctx: ApiContext, request: Request) -> Principal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "bearer" or not credentials:
+        raise ApiError(
+            401, "unauthorized", "send 'Authorization: Bearer <token>' (POST /api/v1/auth/token)"
+        )
+    try:
+        return verify_token(credentials.strip(), ctx.token_key, int(time.time()))
+    except TokenError as error:
+        raise ApiError(401, "unauthorized", f"token refused: {error.reason}") from None
+
+
+def _view_for(ctx: ApiContext, path: str, routes: list[Route]) -> type[View]:
+    def method(route: Route) -> Callable[..., Awaitable[Response]]:
+        async def serve(self: View, request: Request, **params: str) -> Response:
+            started = time.perf_counter()
+            status = 200
+            try:
+                principal = _principal(ctx, request) if route.auth else None
+                if "store_id" in params:
+                    forwarded = await _forward_to_owner(ctx, self, request, params["store_id"])
+                    if forwarded is not None:
+                        return forwarded
+                result = await route.handler(ctx, request, principal, params)
+                if route.raw:
+                    response = self.text(result, content_type="text/plain; version=0.0.4")
+                else:
+                    response = self.bytes(orjson.dumps(result), content_type="application/json")
+            except ApiError as error:
+                status = error.status
+                response = _error(self, error.status, error.code, error.message)
+            except BadParameter as error:
+                status = 400
+                response = _error(self, 400, "bad_parameter", str(error))
+            except Exception:
+                log.exception("%s %s failed", route.method, path)
+                status = 500
+                response = _error(self, 500, "internal", "the server failed; see its log")
+            ctx.metrics.note_request(route.path, status, time.perf_counter() - started)
+            return response
+
+        return serve
+
+    namespace = {route.method.lower(): method(route) for route in routes}
+    return type(f"View{abs(hash(path))}", (View,), namespace)
+
+
+def register(app: faust.App, ctx: ApiContext) -> None:
+    by_path: dict[str, list[Route]] = {}
+    for route in ROUTES:
+        by_path.setdefault(route.path, []).append(route)
+    for path, routes in by_path.items():
+        app.page(path, name=path)(_view_for(ctx, path, routes))

@@ -1,0 +1,204 @@
+"""The worker: one Faust app with the aggregation agent, the live tables, the ClickHouse
+history sink and the lookup API, configured from the environment.
+
+``dataapp worker`` runs it; so does ``faust -A app.worker worker`` (importing this module
+builds the app from the environment, as Faust expects).
+
+Data flow inside one worker::
+
+    sales ──► agents/aggregate.py ──► tables/live.py (RocksDB + changelogs)  ──► app/api
+      │          └─ dead letters ──► sales.rejected                               ▲
+      └──────► agents/clickhouse_sink.py ──► app/history (ClickHouse) ────────────┘
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from mode import Service
+
+from agents.aggregate import BATCH_EVENTS, BATCH_WITHIN_SECONDS, SalesAggregator
+from agents.clickhouse_sink import HistorySink
+from app.api.auth import UserStore
+from app.api.lookups import Lookups
+from app.api.routes import ApiContext, register
+from app.history.store import HistoryStore
+from app.metrics import WorkerMetrics
+from app.settings import Settings, load_settings
+from tables.live import LiveTables
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Worker:
+    app: faust.App
+    settings: Settings
+    tables: LiveTables
+    aggregator: SalesAggregator
+    history: HistoryStore
+    sink: HistorySink
+    context: ApiContext
+
+
+def app_id(settings: Settings) -> str:
+    return f"{settings.topic_prefix}dataapp-worker"
+
+
+def build_worker(settings: Settings, bootstrap: str, web_host: str = "127.0.0.1") -> Worker:
+    """Everything wired, nothing started (``app.main()`` or a ``faust.Worker`` starts it)."""
+    from app.kafka.admin import ensure_topics
+
+    topics = settings.topics
+    partitions = topics.sales.partitions
+    app = faust.App(
+        app_id(settings),
+        broker=f"kafka://{bootstrap}",
+        store="rocksdb://",
+        datadir=str(settings.worker_dir),
+        processing_guarantee="exactly_once",
+        consumer_auto_offset_reset="earliest",
+        topic_partitions=partitions,
+        topic_replication_factor=settings.kafka_replication,
+        topic_disable_leader=True,
+        web_port=settings.web_port,
+        web_bind=web_host,
+        web_host=web_host,
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_graph_enabled=False,
+        web_stats_enabled=False,
+        # Offsets, changelogs and dead letters commit together every half second: the
+        # bound on what a killed worker redoes, and on how stale a restarted one starts.
+        broker_commit_interval=0.5,
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
+        stream_buffer_maxsize=BATCH_EVENTS * 2,
+        table_key_index_size=10_000,
+    )
+    tables = LiveTables(app, partitions)
+    # Faust subscribes at start: DataApp's topics must exist by then, and the changelogs
+    # too, or a consumer that joined before Faust created them sees them with no partitions
+    # and refuses to write ("PartitionsMismatch").
+    asyncio.run(
+        ensure_topics(
+            bootstrap,
+            (*topics.all, *tables.changelog_specs()),
+            replication_factor=settings.kafka_replication,
+        )
+    )
+    metrics = WorkerMetrics()
+    aggregator = SalesAggregator(app, tables, topics.sales_rejected.name, metrics)
+    sales_topic = app.topic(
+        topics.sales.name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        internal=False,
+    )
+
+    async def aggregate(stream: Any) -> None:
+        async for events in stream.take_events(BATCH_EVENTS, within=BATCH_WITHIN_SECONDS):
+            try:
+                await aggregator.process(stream, events)
+            except BaseException:
+                # Faust acknowledges a batch even when its processing raised, and would commit
+                # its offsets with half of its updates: a lost batch. Dying here instead
+                # aborts the open transaction; the next start redoes the batch whole.
+                log.critical("aggregation failed; stopping the worker", exc_info=True)
+                logging.shutdown()
+                os._exit(70)
+
+    app.agent(sales_topic, name="aggregate")(aggregate)
+
+    # Migrations run here, before anything reads or writes the history.
+    history = asyncio.run(HistoryStore.open(settings.clickhouse_dsn, settings.retention_days))
+    sink = HistorySink(bootstrap, topics, history, group_id=f"{app_id(settings)}-history")
+
+    class HistorySinkService(Service):
+        async def on_start(self) -> None:
+            await sink.start()
+
+        async def on_stop(self) -> None:
+            await sink.stop()
+
+    app.service(HistorySinkService)
+
+    ingest_pipeline: list[Any] = []
+    ingest_lock = asyncio.Lock()
+
+    async def ingest() -> Any:
+        """The API's ingestion pipeline, started on first use, with a ledger of its own."""
+        async with ingest_lock:
+            if not ingest_pipeline:
+                from app.ingest.kafka_sink import KafkaSalesSink
+                from app.ingest.mapping import load_mapping
+                from app.ingest.pipeline import IngestPipeline
+
+                kafka_sink = KafkaSalesSink.from_settings(
+                    bootstrap, settings, settings.data_dir / "ingest-api"
+                )
+                await kafka_sink.start()
+                ingest_pipeline.append(
+                    IngestPipeline(load_mapping("canonical"), kafka_sink, settings.pseudonym_key())
+                )
+            return ingest_pipeline[0]
+
+    def ready() -> dict[str, bool]:
+        return {
+            "tables_recovered": app.tables.recovery.completed.is_set() and not app.rebalancing,
+            "history_sink_healthy": sink.health().healthy,
+        }
+
+    def consumer_lag() -> dict[str, dict[int, int]]:
+        lag: dict[str, dict[int, int]] = {}
+        consumer = app.consumer
+        for tp in consumer.assignment():
+            if tp.topic != topics.sales.name:
+                continue
+            highwater = consumer.highwater(tp)
+            position = consumer._read_offset.get(tp)  # type: ignore[attr-defined]
+            if highwater is not None:
+                done = (position + 1) if position is not None else 0
+                lag.setdefault(tp.topic, {})[tp.partition] = max(highwater - done, 0)
+        return lag
+
+    context = ApiContext(
+        app=app,
+        settings=settings,
+        users=UserStore(settings.users_file),
+        lookups=Lookups(tables, history, aggregator.product_names),
+        aggregator=aggregator,
+        metrics=metrics,
+        history=history,
+        sink=sink,
+        ingest=ingest,
+        ready=ready,
+        consumer_lag=consumer_lag,
+        token_key=settings.token_key(),
+    )
+    register(app, context)
+    return Worker(app, settings, tables, aggregator, history, sink, context)
+
+
+def _from_environment() -> faust.App:
+    from app.cli import bootstrap_of
+
+    settings = load_settings()
+    return build_worker(settings, bootstrap_of(settings)).app
+
+
+def __getattr__(name: str) -> Any:
+    # ``faust -A app.worker`` looks up ``app``; building it on first access keeps a plain
+    # import of this module (tests, ``dataapp worker``) free of side effects.
+    if name == "app":
+        value = _from_environment()
+        globals()["app"] = value
+        return value
+    raise AttributeError(name)

@@ -1,0 +1,360 @@
+"""The ClickHouse sink's logic without Kafka or ClickHouse: backoff, retry, dedup, ordering."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from itertools import pairwise
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import TopicPartition
+
+from agents.clickhouse_sink import (
+    LATENCY_BUCKETS_S,
+    DecodedBatch,
+    HistorySink,
+    backoff_delay,
+    decode_batch,
+    search_days,
+)
+from app.history.rows import LINE_ID, REJECTION_ID, rejection_row, sale_rows
+from app.records import Rejection, Sale, SaleLine
+from app.topics import topic_set
+
+TOPICS = topic_set("unit.")
+SALES = TopicPartition(TOPICS.sales.name, 0)
+REJECTED = TopicPartition(TOPICS.sales_rejected.name, 1)
+
+
+class ClickHouseDown(RuntimeError):
+    pass
+
+
+@dataclass
+class FakeStore:
+    """An in-memory HistoryStore: the same async methods, and failures on demand."""
+
+    lines: list[tuple] = field(default_factory=list)
+    rejections: list[tuple] = field(default_factory=list)
+    fail_next: int = 0
+    """How many of the next calls (any method) raise."""
+    land_then_fail: int = 0
+    """How many of the next inserts write their rows and then raise (a timeout after the
+    server wrote): the retry must not write them again."""
+    calls: list[str] = field(default_factory=list)
+
+    def _maybe_fail(self, name: str) -> None:
+        self.calls.append(name)
+        if self.fail_next:
+            self.fail_next -= 1
+            raise ClickHouseDown(f"{name}: connection refused")
+
+    async def existing_line_ids(
+        self,
+        store_ids: Collection[str],
+        line_ids: Collection[str],
+        local_dates: Collection[date] | None = None,
+    ) -> set[str]:
+        self._maybe_fail("existing_line_ids")
+        stored = {row[LINE_ID] for row in self.lines}
+        return {line_id for line_id in line_ids if line_id in stored}
+
+    async def insert_lines(self, rows: Sequence[Sequence[Any]]) -> None:
+        self._maybe_fail("insert_lines")
+        self.lines.extend(tuple(row) for row in rows)
+        if self.land_then_fail:
+            self.land_then_fail -= 1
+            raise TimeoutError("the insert landed but the answer was lost")
+
+    async def existing_rejection_ids(self, rejection_ids: Collection[str]) -> set[str]:
+        self._maybe_fail("existing_rejection_ids")
+        stored = {row[REJECTION_ID] for row in self.rejections}
+        return {item for item in rejection_ids if item in stored}
+
+    async def insert_rejections(self, rows: Sequence[Sequence[Any]]) -> None:
+        self._maybe_fail("insert_rejections")
+        self.rejections.extend(tuple(row) for row in rows)
+
+
+@dataclass
+class Sleeps:
+    """A sleep that returns at once and remembers, so retries take no time in tests."""
+
+    delays: list[float] = field(default_factory=list)
+    health_seen: list[bool] = field(default_factory=list)
+    sink: HistorySink | None = None
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        if self.sink is not None:
+            self.health_seen.append(self.sink.health().healthy)
+        await asyncio.sleep(0)
+
+
+@dataclass(frozen=True)
+class FakeRecord:
+    offset: int
+    value: bytes | None
+
+
+def sale(number: int, lines: int = 2, store: str = "s-1") -> Sale:
+    return Sale(
+        order_id=f"o-{number}",
+        store_id=store,
+        seller_id="v-1",
+        event_time=datetime(2026, 5, 4, 15, number % 60, tzinfo=UTC),
+        source_time_zone="America/Sao_Paulo",
+        channel="loja",
+        lines=tuple(
+            SaleLine(f"l-{number}-{i}", f"sku-{i}", 1 if i else -1, 1000, unit_cost_cents=400)
+            for i in range(lines)
+        ),
+        customer_ref="c-1",
+    )
+
+
+def dated(moment: datetime) -> Sale:
+    one = sale(99)
+    return Sale(one.order_id, one.store_id, one.seller_id, moment, "UTC", one.channel, one.lines)
+
+
+def rejection(number: int) -> Rejection:
+    at = datetime(2026, 5, 4, 15, tzinfo=UTC)
+    return Rejection(f"r-{number}", "f.csv", number, "quantity_zero", "0", "x;0", at)
+
+
+def batch_of(sales: Sequence[Sale], rejections: Sequence[Rejection] = ()) -> DecodedBatch:
+    batch = DecodedBatch()
+    for offset, one in enumerate(sales):
+        batch.lines.extend(sale_rows(one, 0, offset))
+    batch.rejections.extend(rejection_row(item) for item in rejections)
+    batch.offsets = {SALES: len(sales)}
+    return batch
+
+
+def make_sink(store: FakeStore, sleeps: Sleeps | None = None) -> HistorySink:
+    sleeps = sleeps or Sleeps()
+    sink = HistorySink("127.0.0.1:9", TOPICS, store, "unit", rng=random.Random(1), sleep=sleeps)
+    sleeps.sink = sink
+    return sink
+
+
+def line_ids(rows: list[tuple]) -> list[str]:
+    return [row[LINE_ID] for row in rows]
+
+
+# --- backoff -----------------------------------------------------------------------------
+
+
+def test_backoff_grows_by_doubling_within_jitter_bounds_and_stops_at_the_cap() -> None:
+    rng = random.Random(7)
+    for attempt in range(1, 40):
+        ceiling = min(30.0, 0.2 * 2 ** (attempt - 1))
+        for _ in range(50):
+            delay = backoff_delay(attempt, rng=rng)
+            assert ceiling / 2 <= delay <= ceiling
+    assert backoff_delay(1000, rng=rng) <= 30.0
+    assert backoff_delay(0, rng=rng) <= 0.2
+
+
+def test_backoff_grows_on_average_and_is_jittered() -> None:
+    rng = random.Random(3)
+    means = [
+        sum(backoff_delay(attempt, base=0.1, cap=100.0, rng=rng) for _ in range(200)) / 200
+        for attempt in range(1, 8)
+    ]
+    assert all(later > earlier * 1.5 for earlier, later in pairwise(means))
+    assert len({backoff_delay(3, rng=rng) for _ in range(20)}) > 1
+
+
+def test_backoff_is_reproducible_with_a_seeded_rng() -> None:
+    first = [backoff_delay(n, rng=random.Random(5)) for n in range(1, 10)]
+    assert first == [backoff_delay(n, rng=random.Random(5)) for n in range(1, 10)]
+
+
+# --- decoding ----------------------------------------------------------------------------
+
+
+def test_decoding_counts_foreign_messages_and_commits_past_them() -> None:
+    good = orjson.dumps(sale(1).to_dict())
+    records = {
+        SALES: [
+            FakeRecord(10, good),
+            FakeRecord(11, b"not json"),
+            FakeRecord(12, orjson.dumps({"order_id": "x"})),
+            FakeRecord(13, None),
+            # Decodes, but 1950 does not fit the history's Date column: skipped, not retried.
+            FakeRecord(14, orjson.dumps(dated(datetime(1950, 1, 1, tzinfo=UTC)).to_dict())),
+        ],
+        REJECTED: [FakeRecord(4, orjson.dumps(rejection(1).to_dict())), FakeRecord(5, b"[]")],
+    }
+    batch = decode_batch(records, TOPICS.sales.name)
+    assert batch.messages == 7
+    assert batch.skipped == 5
+    assert line_ids(batch.lines) == ["l-1-0", "l-1-1"]
+    assert [row[REJECTION_ID] for row in batch.rejections] == ["r-1"]
+    assert batch.offsets == {SALES: 15, REJECTED: 6}
+    assert {row[-1] for row in batch.lines} == {10}  # the Kafka offset travels with the line
+
+
+# --- retry and dedup ---------------------------------------------------------------------
+
+
+async def test_clickhouse_failures_are_retried_until_the_batch_is_written() -> None:
+    store = FakeStore(fail_next=4)
+    sleeps = Sleeps()
+    sink = make_sink(store, sleeps)
+    batch = batch_of([sale(n) for n in range(5)], [rejection(1), rejection(2)])
+
+    await sink.process_batch(batch)
+
+    assert sorted(line_ids(store.lines)) == sorted(line_ids(batch.lines))
+    assert [row[REJECTION_ID] for row in store.rejections] == ["r-1", "r-2"]
+    assert len(sleeps.delays) == 4
+    assert sleeps.delays == sorted(sleeps.delays)  # exponential: jitter never undoes a doubling
+    assert sleeps.health_seen == [False] * 4  # unhealthy while retrying
+    health = sink.health()
+    assert health.healthy
+    assert health.last_error is not None and "connection refused" in health.last_error
+    assert (health.lines_written, health.rejections_written, health.duplicates_skipped) == (
+        10,
+        2,
+        0,
+    )
+
+
+async def test_an_insert_that_landed_but_failed_is_not_written_twice() -> None:
+    store = FakeStore(land_then_fail=1)
+    sink = make_sink(store)
+    batch = batch_of([sale(n) for n in range(3)])
+
+    await sink.process_batch(batch)
+
+    assert sorted(line_ids(store.lines)) == sorted(line_ids(batch.lines))
+    assert len(store.lines) == len(set(line_ids(store.lines)))
+
+
+async def test_a_crash_between_insert_and_commit_writes_nothing_twice() -> None:
+    store = FakeStore()
+    batch = batch_of([sale(n) for n in range(4)], [rejection(7)])
+    await make_sink(store).process_batch(batch)
+    # The process dies here: the offsets were never committed, so the next run gets the same
+    # messages again (decoded afresh, perhaps in a different batch).
+    redelivered = batch_of([sale(n) for n in range(6)], [rejection(7), rejection(8)])
+    second = make_sink(store)
+    await second.process_batch(redelivered)
+
+    assert sorted(line_ids(store.lines)) == sorted(line_ids(redelivered.lines))
+    assert len(store.lines) == len(set(line_ids(store.lines))) == 12
+    assert [row[REJECTION_ID] for row in store.rejections] == ["r-7", "r-8"]
+    health = second.health()
+    assert (health.lines_written, health.rejections_written) == (4, 1)
+    assert health.duplicates_skipped == 8 + 1
+
+
+async def test_a_line_repeated_inside_a_batch_is_written_once() -> None:
+    store = FakeStore()
+    sink = make_sink(store)
+    batch = batch_of([sale(1), sale(1), sale(2)])
+    await sink.process_batch(batch)
+    assert sorted(line_ids(store.lines)) == ["l-1-0", "l-1-1", "l-2-0", "l-2-1"]
+    assert sink.health().duplicates_skipped == 2
+
+
+# --- the loop: insert, THEN commit -------------------------------------------------------
+
+
+class FakeConsumer:
+    """Serves each prepared fetch as one batch, then nothing; records each commit with how
+    many lines the store held at that moment."""
+
+    def __init__(self, fetches: list[dict[TopicPartition, list[FakeRecord]]], store: FakeStore):
+        # An empty answer after each fetch ends that batch's fetch window.
+        self.script = [answer for fetch in fetches for answer in (fetch, {})]
+        self.store = store
+        self.commits: list[tuple[dict[TopicPartition, int], int]] = []
+
+    async def getmany(self, timeout_ms: int = 0, max_records: int | None = None) -> dict:
+        if self.script:
+            return self.script.pop(0)
+        await asyncio.sleep(timeout_ms / 1000)
+        return {}
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.commits.append((dict(offsets), len(self.store.lines)))
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.001)
+
+
+async def cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+def fetch_of(sales: Sequence[Sale], first_offset: int) -> dict[TopicPartition, list[FakeRecord]]:
+    return {
+        SALES: [
+            FakeRecord(first_offset + i, orjson.dumps(one.to_dict())) for i, one in enumerate(sales)
+        ]
+    }
+
+
+async def test_offsets_are_committed_only_after_the_rows_are_written() -> None:
+    store = FakeStore(fail_next=3)
+    consumer = FakeConsumer([fetch_of([sale(1), sale(2)], 0), fetch_of([sale(3)], 2)], store)
+    sink = make_sink(store)
+    sink._consumer = consumer  # type: ignore[assignment]
+    task = asyncio.create_task(sink._run())
+    await eventually(lambda: len(consumer.commits) == 2)
+    await cancel(task)
+
+    # One commit per batch, each after its lines were in the store, never before.
+    assert consumer.commits == [({SALES: 2}, 4), ({SALES: 3}, 6)]
+    health = sink.health()
+    assert health.batches == 2
+    assert health.healthy and health.lines_written == 6
+    assert health.last_batch_seconds is not None
+    assert len(health.recent_batch_seconds) == 2
+    assert health.latency_buckets[-1] == (float("inf"), 2)
+    assert len(health.latency_buckets) == len(LATENCY_BUCKETS_S) + 1
+
+
+async def test_a_failing_store_holds_the_commit_back() -> None:
+    store = FakeStore(fail_next=10**9)  # ClickHouse is down for good
+    consumer = FakeConsumer([fetch_of([sale(1)], 0)], store)
+    sleeps = Sleeps()
+    sink = make_sink(store, sleeps)
+    sink._consumer = consumer  # type: ignore[assignment]
+    task = asyncio.create_task(sink._run())
+    await eventually(lambda: len(sleeps.delays) >= 20)
+
+    assert consumer.commits == []
+    assert not sink.health().healthy
+    assert sink.health().consecutive_failures >= 20
+    assert not await sink.caught_up()  # a batch in flight is never "caught up"
+    await cancel(task)
+    assert store.lines == []
+    assert consumer.commits == []
+
+
+def test_the_dedup_lookup_covers_the_neighbouring_days() -> None:
+    days = search_days([date(2026, 3, 1), date(2026, 3, 1), date(2026, 3, 3)])
+    assert days == {
+        date(2026, 2, 28),
+        date(2026, 3, 1),
+        date(2026, 3, 2),
+        date(2026, 3, 3),
+        date(2026, 3, 4),
+    }
