@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from agents.decode import InvalidMessage, dead_letter, decode_sale
+from agents.transactions import PartitionBatch, SourceTransactions
 from app.metrics import WorkerMetrics
 from app.records import Sale
 from tables.aggregation import aggregate_batch, order_keys
@@ -28,13 +29,13 @@ from tables.live import LiveTables
 
 if TYPE_CHECKING:
     import faust
-    from faust.types import EventT, StreamT
+    from faust.types import EventT
 
 log = logging.getLogger(__name__)
 
-BATCH_EVENTS = 2_000
+BATCH_EVENTS = 5_000
 """Messages per batch; each carries one order (a few lines): a few thousand lines a batch."""
-BATCH_WITHIN_SECONDS = 0.05
+BATCH_WITHIN_SECONDS = 0.2
 """How long a batch may wait to fill: the bound this stage adds to a sale's delay to screen."""
 
 
@@ -50,6 +51,7 @@ class SalesAggregator:
         self.tables = tables
         self.rejected_topic = rejected_topic
         self.metrics = metrics
+        self.transactions = SourceTransactions(app, tables.source_topic, rejected_topic)
         self.sellers_by_store: dict[str, set[str]] = {}
         """Sellers seen in this worker's partitions since it started (the API's directory)."""
         self.product_names: dict[str, str] = {}
@@ -57,13 +59,23 @@ class SalesAggregator:
         self.changed = asyncio.Event()
         """Set after each batch: views that push updates wait on it."""
 
-    async def process(self, stream: StreamT, events: Sequence[EventT]) -> None:
+    async def process(self, events: Sequence[EventT]) -> None:
         started = perf_counter()
+        received = len(events)
+        events = self.transactions.not_yet_committed(events)
+        if len(events) < received:
+            log.info(
+                "skipped %d events already committed or no longer owned", received - len(events)
+            )
         sales: list[Sale] = []
-        last_event_of_store: dict[str, EventT] = {}
-        pending_letters = []
+        partition_of_store: dict[str, int] = {}
+        batches: dict[int, PartitionBatch] = {}
         for event in events:
             message = event.message
+            batch = batches.get(message.partition)
+            if batch is None:
+                batch = batches[message.partition] = PartitionBatch(message.offset + 1)
+            batch.next_offset = max(batch.next_offset, message.offset + 1)
             try:
                 sale = decode_sale(message.value)
                 if self.tables.partition_of(sale.store_id) != message.partition:
@@ -74,10 +86,10 @@ class SalesAggregator:
                         f"{message.partition}: produce sales keyed by store_id",
                     )
             except InvalidMessage as error:
-                pending_letters.append(await self._dead_letter(event, error))
+                batch.dead_letters.append(self._dead_letter(event, error))
                 continue
             sales.append(sale)
-            last_event_of_store[sale.store_id] = event
+            partition_of_store[sale.store_id] = message.partition
             self.sellers_by_store.setdefault(sale.store_id, set()).add(sale.seller_id)
             for line in sale.lines:
                 if line.product_name:
@@ -85,24 +97,24 @@ class SalesAggregator:
 
         if sales:
             wanted = order_keys(sales)
-            counted = self.tables.counted_orders(stream, wanted, last_event_of_store)
+            counted = self.tables.counted_orders(wanted, partition_of_store)
             update = aggregate_batch(sales, counted)
-            writes = self.tables.apply(stream, update, counted, last_event_of_store)
+            changes = self.tables.apply(update, counted, partition_of_store)
+            for partition, by_topic in changes.items():
+                for topic, records in by_topic.items():
+                    batches[partition].add(topic, records)
+                    self.metrics.table_writes += len(records)
             self.metrics.lines_processed += update.lines
-            self.metrics.table_writes += writes
             for sale in sales:
                 self.metrics.note_event_time(sale.event_time.timestamp())
-        if pending_letters:
-            await asyncio.gather(*pending_letters)
+        await self.transactions.commit(batches)
         self.metrics.events_processed += len(events)
         self.metrics.batches += 1
         self.metrics.batch_seconds.observe(perf_counter() - started)
         self.changed.set()
         self.changed.clear()
 
-    async def _dead_letter(self, event: EventT, error: InvalidMessage) -> asyncio.Future:
-        """Send the dead letter in the source partition's transaction (so a replayed batch
-        does not send it twice); returns the delivery future."""
+    def _dead_letter(self, event: EventT, error: InvalidMessage) -> tuple[bytes, bytes]:
         message = event.message
         letter = dead_letter(message.value, error, message.topic, message.partition, message.offset)
         log.warning(
@@ -114,15 +126,4 @@ class SalesAggregator:
             message.offset,
         )
         self.metrics.rejections[error.reason] = self.metrics.rejections.get(error.reason, 0) + 1
-        transactions = self.app.producer
-        group = self.app.assignor.group_for_topic(message.topic)
-        transactional_id = f"{self.app.conf.id}-{group}-{message.partition}"
-        return await transactions.producer.send(  # type: ignore[attr-defined]
-            self.rejected_topic,
-            letter.source.encode(),
-            orjson.dumps(letter.to_dict()),
-            None,
-            None,
-            None,
-            transactional_id=transactional_id,
-        )
+        return letter.source.encode(), orjson.dumps(letter.to_dict())

@@ -130,7 +130,7 @@ def render(
     for name, value in sorted(sink.items()):
         family(
             f"dataapp_history_{name}",
-            "gauge" if name in {"healthy", "lag"} else "counter",
+            "gauge" if name in {"healthy", "caught_up"} else "counter",
             f"ClickHouse history sink: {name.replace('_', ' ')}.",
             [f"dataapp_history_{name} {value}"],
         )

@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -24,6 +26,7 @@ from mode import Service
 
 from agents.aggregate import BATCH_EVENTS, BATCH_WITHIN_SECONDS, SalesAggregator
 from agents.clickhouse_sink import HistorySink
+from app import faust_patches
 from app.api.auth import UserStore
 from app.api.lookups import Lookups
 from app.api.routes import ApiContext, register
@@ -54,6 +57,7 @@ def build_worker(settings: Settings, bootstrap: str, web_host: str = "127.0.0.1"
     """Everything wired, nothing started (``app.main()`` or a ``faust.Worker`` starts it)."""
     from app.kafka.admin import ensure_topics
 
+    faust_patches.apply()
     topics = settings.topics
     partitions = topics.sales.partitions
     app = faust.App(
@@ -73,15 +77,18 @@ def build_worker(settings: Settings, bootstrap: str, web_host: str = "127.0.0.1"
         web_tables_enabled=False,
         web_graph_enabled=False,
         web_stats_enabled=False,
-        # Offsets, changelogs and dead letters commit together every half second: the
-        # bound on what a killed worker redoes, and on how stale a restarted one starts.
-        broker_commit_interval=0.5,
+        # The agent commits each batch's transaction itself (agents/transactions.py); Faust's
+        # own periodic commit would find nothing new and is kept out of its way.
+        broker_commit_interval=3600.0,
+        broker_commit_every=10_000_000,
         broker_session_timeout=10.0,
         broker_heartbeat_interval=1.0,
         stream_buffer_maxsize=BATCH_EVENTS * 2,
         table_key_index_size=10_000,
+        consumer_max_fetch_size=16 * 1024**2,
     )
-    tables = LiveTables(app, partitions)
+    tables = LiveTables(app, topics.sales.name, partitions)
+    reset_local_tables(app)
     # Faust subscribes at start: DataApp's topics must exist by then, and the changelogs
     # too, or a consumer that joined before Faust created them sees them with no partitions
     # and refuses to write ("PartitionsMismatch").
@@ -106,7 +113,7 @@ def build_worker(settings: Settings, bootstrap: str, web_host: str = "127.0.0.1"
     async def aggregate(stream: Any) -> None:
         async for events in stream.take_events(BATCH_EVENTS, within=BATCH_WITHIN_SECONDS):
             try:
-                await aggregator.process(stream, events)
+                await aggregator.process(events)
             except BaseException:
                 # Faust acknowledges a batch even when its processing raised, and would commit
                 # its offsets with half of its updates: a lost batch. Dying here instead
@@ -152,7 +159,7 @@ def build_worker(settings: Settings, bootstrap: str, web_host: str = "127.0.0.1"
 
     def ready() -> dict[str, bool]:
         return {
-            "tables_recovered": app.tables.recovery.completed.is_set() and not app.rebalancing,
+            "tables_recovered": tables_recovered(app),
             "history_sink_healthy": sink.health().healthy,
         }
 
@@ -185,6 +192,26 @@ def build_worker(settings: Settings, bootstrap: str, web_host: str = "127.0.0.1"
     )
     register(app, context)
     return Worker(app, settings, tables, aggregator, history, sink, context)
+
+
+def tables_recovered(app: faust.App) -> bool:
+    """Tables restored from their changelogs and partitions settled: lookups are right."""
+    return app.tables.recovery.completed.is_set() and not app.in_recovery and not app.rebalancing
+
+
+def reset_local_tables(app: faust.App) -> None:
+    """Start every worker from the changelogs, not from what RocksDB holds locally.
+
+    The agent writes RocksDB as it sends a batch's changelog records; the transaction that
+    makes them count commits with the source offsets, later. A worker killed in between
+    leaves local values the changelog never got, and a batch that will be processed again:
+    kept, they would count it twice. Rebuilding the tables from the compacted changelogs
+    (what Kafka Streams does after an unclean stop) costs a restore at each start, measured
+    in docs/benchmarks.md, and makes a restart exact whatever stopped the worker.
+    """
+    tables_dir = Path(app.conf.tabledir)
+    if tables_dir.exists():
+        shutil.rmtree(tables_dir)
 
 
 def _from_environment() -> faust.App:

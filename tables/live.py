@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+import rocksdict
 from aiokafka.partitioner import murmur2
 
 from app.topics import COMPACTED, TopicSpec
@@ -29,17 +30,24 @@ from tables.totals import Totals
 
 if TYPE_CHECKING:
     import faust
-    from faust.types import EventT, StreamT
 
 _PRODUCTS_SEP = "\x1e"
 
 
 class LiveTables:
-    def __init__(self, app: faust.App, partitions: int) -> None:
+    def __init__(self, app: faust.App, source_topic: str, partitions: int) -> None:
+        self.app = app
+        self.source_topic = source_topic
         self.partitions = partitions
         # bytes -> Faust's "raw" codec both ways (str keys are encoded as UTF-8): Totals pack
         # themselves, and the web views read the RocksDB keys as they are written.
-        common: dict[str, Any] = {"partitions": partitions, "key_type": bytes, "value_type": bytes}
+        common: dict[str, Any] = {
+            "partitions": partitions,
+            "key_type": bytes,
+            "value_type": bytes,
+            # Restores write this many changelog records to RocksDB at a time.
+            "recovery_buffer_size": 10_000,
+        }
         self.aggregates = app.Table("aggregates", help="Sales aggregates by key.", **common)
         self.order_index = app.Table("order-index", help="Orders already counted.", **common)
 
@@ -58,48 +66,74 @@ class LiveTables:
     # -- the agent's side: inside stream processing -------------------------------------
 
     def counted_orders(
-        self, stream: StreamT, keys: set[str], events_by_store: Mapping[str, EventT]
+        self, keys: set[str], partition_of_store: Mapping[str, int]
     ) -> dict[str, frozenset[str]]:
         found: dict[str, frozenset[str]] = {}
         for store, store_keys in _by_store(keys).items():
-            stream._set_current_event(events_by_store[store])
+            db = self._partition_db(self.order_index, partition_of_store[store])
             for key in store_keys:
-                value = self.order_index.get(key)
+                value = db.get(key.encode())
                 if value is not None:
                     found[key] = frozenset(value.decode().split(_PRODUCTS_SEP))
         return found
 
     def apply(
         self,
-        stream: StreamT,
         update: BatchUpdate,
         counted_before: Mapping[str, frozenset[str]],
-        events_by_store: Mapping[str, EventT],
-    ) -> int:
-        """Add a batch's deltas to the tables; returns how many keys were written."""
-        writes = 0
-        aggregates = self.aggregates
-        for store, keys in _by_store(update.deltas).items():
-            stream._set_current_event(events_by_store[store])
-            for key in keys:
-                delta = update.deltas[key]
-                current = aggregates.get(key)
-                if current is not None:
-                    delta.merge(Totals.from_bytes(current))
-                aggregates[key] = delta.to_bytes()
-                writes += 1
-        changed = {
-            key: products
+        partition_of_store: Mapping[str, int],
+    ) -> dict[int, dict[str, list[tuple[bytes, bytes]]]]:
+        """Add a batch's deltas to the tables' RocksDB databases; returns the changelog
+        records to send, by partition and changelog topic.
+
+        The records must reach Kafka in the transaction that commits the batch's source
+        offsets (``agents/transactions.py``). A worker killed before that commit leaves
+        RocksDB ahead of the changelog, which is why a worker always starts by rebuilding
+        its tables from the changelogs (``app.worker.reset_local_tables``).
+        """
+        changed_orders = {
+            key: _PRODUCTS_SEP.join(sorted(products)).encode()
             for key, products in update.counted_orders.items()
             if counted_before.get(key) != products
         }
-        for store, keys in _by_store(changed).items():
-            stream._set_current_event(events_by_store[store])
+        out: dict[int, dict[str, list[tuple[bytes, bytes]]]] = {}
+        for table, values in (
+            (self.aggregates, self._merged(update, partition_of_store)),
+            (self.order_index, _encoded_by_store(changed_orders)),
+        ):
+            topic = table.changelog_topic.get_topic_name()
+            for store, pairs in values.items():
+                partition = partition_of_store[store]
+                out.setdefault(partition, {}).setdefault(topic, []).extend(pairs)
+        for partition, by_topic in out.items():
+            for table in (self.aggregates, self.order_index):
+                pairs = by_topic.get(table.changelog_topic.get_topic_name())
+                if pairs:
+                    batch = rocksdict.WriteBatch(raw_mode=True)
+                    for key, value in pairs:
+                        batch.put(key, value)
+                    self._partition_db(table, partition).write(batch)
+        return out
+
+    def _merged(
+        self, update: BatchUpdate, partition_of_store: Mapping[str, int]
+    ) -> dict[str, list[tuple[bytes, bytes]]]:
+        merged: dict[str, list[tuple[bytes, bytes]]] = {}
+        for store, keys in _by_store(update.deltas).items():
+            db = self._partition_db(self.aggregates, partition_of_store[store])
+            pairs = merged[store] = []
             for key in keys:
-                self.order_index[key] = _PRODUCTS_SEP.join(sorted(changed[key])).encode()
-                writes += 1
-        stream._set_current_event(None)
-        return writes
+                raw_key = key.encode()
+                delta = update.deltas[key]
+                current = db.get(raw_key)
+                if current is not None:
+                    delta.merge(Totals.from_bytes(current))
+                pairs.append((raw_key, delta.to_bytes()))
+        return merged
+
+    @staticmethod
+    def _partition_db(table: Any, partition: int) -> Any:
+        return table.data._db_for_partition(partition)
 
     # -- the web views' side: outside stream processing ---------------------------------
 
@@ -129,6 +163,21 @@ class LiveTables:
             bucket, member = raw_key.decode()[len(prefix) :].split(SEP, 1)
             yield bucket, member, Totals.from_bytes(value)
 
+    def stores(self) -> set[str]:
+        """Every store with aggregates on this worker: one seek per store, not a full scan."""
+        found: set[str] = set()
+        for partition, db in list(self.aggregates.data._dbs.items()):  # type: ignore[attr-defined]
+            del partition
+            cursor = db.iter()
+            cursor.seek_to_first()
+            while cursor.valid():
+                store = cursor.key().split(SEP.encode(), 1)[0]
+                if not store.startswith(b"__faust"):  # Faust's own offset record
+                    found.add(store.decode())
+                # The first key after every key of this store: SEP is followed by 0x20.
+                cursor.seek(store + bytes([ord(SEP) + 1]))
+        return found
+
     def _db(self, store_id: str) -> Any:
         store = self.aggregates.data
         partition = self.partition_of(store_id)
@@ -139,6 +188,13 @@ class LiveTables:
 
     def owns(self, store_id: str, assigned: set[int]) -> bool:
         return self.partition_of(store_id) in assigned
+
+
+def _encoded_by_store(values: Mapping[str, bytes]) -> dict[str, list[tuple[bytes, bytes]]]:
+    grouped: dict[str, list[tuple[bytes, bytes]]] = {}
+    for key, value in values.items():
+        grouped.setdefault(store_of(key), []).append((key.encode(), value))
+    return grouped
 
 
 def _by_store(keys: Mapping[str, Any] | set[str]) -> dict[str, list[str]]:

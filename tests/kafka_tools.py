@@ -13,6 +13,11 @@ from app.kafka.admin import partitions_of
 
 async def read_topic(bootstrap: str, topic: str) -> list[dict]:
     """Every message of ``topic`` from the beginning to its current end, decoded."""
+    return [orjson.loads(value) for _, value in await read_records(bootstrap, topic)]
+
+
+async def read_records(bootstrap: str, topic: str) -> list[tuple[bytes, bytes]]:
+    """Every committed ``(key, value)`` of ``topic``, partition by partition, in order."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
@@ -27,14 +32,14 @@ async def read_topic(bootstrap: str, topic: str) -> list[dict]:
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
-        values: list[dict] = []
+        values: list[tuple[bytes, bytes]] = []
         remaining = {tp for tp in partitions if ends[tp] > 0}
         deadline = time.monotonic() + 120
         while remaining:
             assert time.monotonic() < deadline, f"{topic}: could not read to the end"
             batches = await consumer.getmany(*remaining, timeout_ms=1_000)
             for records in batches.values():
-                values.extend(orjson.loads(record.value) for record in records)
+                values.extend((record.key, record.value) for record in records)
             for tp in list(remaining):
                 if await consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)

@@ -68,7 +68,7 @@ class WorkerProcess:
         log = self.log_path.open("ab")
         log.write(f"\n=== start {self.starts} ===\n".encode())
         self.process = subprocess.Popen(
-            [*DATAAPP, "worker", "--loglevel", "warning"],
+            [*DATAAPP, "worker", "--loglevel", self.env.get("DATAAPP_TEST_LOGLEVEL", "warning")],
             env=self.env,
             cwd=REPO,
             stdout=log,

@@ -44,6 +44,8 @@ class History(Protocol):
         self, store_id: str, date_from: date, date_to: date, by: Ranking, limit: int
     ) -> list[dict[str, Any]]: ...
 
+    async def product_names(self, store_id: str, skus: list[str]) -> dict[str, str]: ...
+
 
 def add_figures(left: Figures, right: Figures) -> Figures:
     return {name: left.get(name, 0) + right.get(name, 0) for name in FIGURE_NAMES}
@@ -148,11 +150,13 @@ class Lookups:
                 products[sku] = add_figures(products[sku], totals.to_json())
         field = {"revenue": "revenue_cents", "units": "units", "margin": "margin_cents"}[by]
         ranked = sorted(products.items(), key=lambda item: (-item[1][field], item[0]))[:limit]
+        unnamed = [sku for sku, _ in ranked if sku not in names]
+        names.update(await self.history.product_names(store_id, unnamed))
         return [
             {
                 "rank": position,
                 "sku": sku,
-                "product_name": names.get(sku) or self.product_names.get(sku),
+                "product_name": self.product_names.get(sku) or names.get(sku),
                 **figures,
             }
             for position, (sku, figures) in enumerate(ranked, start=1)

@@ -271,7 +271,7 @@ async def seller_timeseries(
 async def list_stores(
     ctx: ApiContext, request: Request, principal: Principal | None, _: dict[str, str]
 ) -> Any:
-    known = set(await ctx.history.store_ids()) | set(ctx.aggregator.sellers_by_store)
+    known = set(await ctx.history.store_ids()) | ctx.lookups.tables.stores()
     visible = sorted(s for s in known if principal is None or principal.can_read_store(s))
     return {"stores": visible}
 
@@ -327,6 +327,7 @@ async def metrics(ctx: ApiContext, request: Request, _: Any, __: Any) -> Any:
         "rejections_written_total": health.rejections_written,
         "duplicates_skipped_total": health.duplicates_skipped,
         "batches_total": health.batches,
+        "caught_up": 1.0 if await ctx.sink.caught_up() else 0.0,
     }
     latency = (health.latency_buckets, health.latency_sum, health.batches)
     return render(ctx.metrics, ctx.consumer_lag(), sink_counters, latency)
@@ -592,6 +593,10 @@ def _view_for(ctx: ApiContext, path: str, routes: list[Route]) -> type[View]:
             status = 200
             try:
                 principal = _principal(ctx, request) if route.auth else None
+                if route.tag == "lookups" and not ctx.ready()["tables_recovered"]:
+                    raise ApiError(
+                        503, "not_ready", "the live tables are being restored; try again soon"
+                    )
                 if "store_id" in params:
                     forwarded = await _forward_to_owner(ctx, self, request, params["store_id"])
                     if forwarded is not None:

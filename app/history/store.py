@@ -286,6 +286,28 @@ class HistoryStore:
         )
         return [row[0] for row in rows]
 
+    async def product_names(self, store_id: str, skus: Collection[str]) -> dict[str, str]:
+        """The latest non-empty name of each of ``skus`` in the store's history."""
+        if not skus:
+            return {}
+        rows = await self._call(
+            self._rows,
+            "SELECT sku, argMaxIfMerge(product_name_state) FROM daily_product "
+            "WHERE store_id = {store_id:String} AND sku IN {skus:Array(String)} GROUP BY sku",
+            {"store_id": store_id, "skus": sorted(skus)},
+        )
+        return {row[0]: row[1] for row in rows if row[1]}
+
+    async def store_sellers(self, store_id: str) -> list[str]:
+        """Sellers with history in the store, sorted."""
+        rows = await self._call(
+            self._rows,
+            "SELECT DISTINCT seller_id FROM daily_seller WHERE store_id = {store_id:String} "
+            "ORDER BY seller_id",
+            {"store_id": store_id},
+        )
+        return [row[0] for row in rows]
+
     async def store_ids(self) -> list[str]:
         rows = await self._call(
             self._rows, "SELECT DISTINCT store_id FROM daily_store ORDER BY store_id", {}

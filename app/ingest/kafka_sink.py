@@ -31,6 +31,7 @@ from aiokafka.structs import RecordMetadata
 from app.ingest.ledger import LINE, REJECTION, Ledger
 from app.ingest.normalize import stable_id
 from app.kafka.admin import KafkaUnavailableError, cluster_id, ensure_topics, partitions_of
+from app.kafka.batches import send_record_batches
 from app.records import Rejection, Sale
 from app.settings import Settings
 from app.topics import TopicSet, topic_set
@@ -248,15 +249,9 @@ class KafkaSalesSink:
         # failure that the retry-and-catch-up path knows how to handle.
         async with asyncio.timeout(self._deadline_s):
             for (topic, partition), group in by_partition.items():
-                batch = producer.create_batch()
-                for message in group:
-                    if batch.append(key=message.key, value=message.value, timestamp=None) is None:
-                        future = await producer.send_batch(batch, topic, partition=partition)
-                        pending.futures.append(future)
-                        batch = producer.create_batch()
-                        batch.append(key=message.key, value=message.value, timestamp=None)
-                future = await producer.send_batch(batch, topic, partition=partition)
-                pending.futures.append(future)
+                records = ((message.key, message.value) for message in group)
+                sent = await send_record_batches(producer, topic, partition, records)
+                pending.futures.extend(future for future, _ in sent)
                 pending.sent += len(group)
 
     async def _begin_and_send(self, messages: list[_Message]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import pairwise
 from zoneinfo import ZoneInfo
@@ -37,6 +37,7 @@ from tables.aggregation import (
 from tables.buckets import GRAINS, Grain, local_buckets, local_time
 from tables.sketch import SPARSE_LIMIT, DistinctSketch
 from tables.totals import Totals
+from tests.recompute import counters, naive_recompute
 
 SETTINGS = settings(max_examples=150, deadline=None, database=None)
 FEW = settings(max_examples=60, deadline=None, database=None)
@@ -66,20 +67,6 @@ BASE_TIMES = (
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
-
-
-def counters(totals: Totals) -> tuple[int, ...]:
-    """Every figure of a ``Totals``, customers as the sketch's estimate."""
-    return (
-        totals.revenue_cents,
-        totals.cost_cents,
-        totals.costed_revenue_cents,
-        totals.units,
-        totals.returned_units,
-        totals.lines,
-        totals.orders,
-        totals.customers.estimate(),
-    )
 
 
 def same_totals(a: Totals, b: Totals) -> bool:
@@ -502,75 +489,6 @@ def test_empty_batch() -> None:
 
 
 # --------------------------------------------------------------------------- the key property
-
-
-@dataclass
-class Expected:
-    revenue_cents: int = 0
-    cost_cents: int = 0
-    costed_revenue_cents: int = 0
-    units: int = 0
-    returned_units: int = 0
-    lines: int = 0
-    orders: int = 0
-    customers: set[str] = field(default_factory=set)
-
-    def figures(self) -> tuple[int, ...]:
-        return (
-            self.revenue_cents,
-            self.cost_cents,
-            self.costed_revenue_cents,
-            self.units,
-            self.returned_units,
-            self.lines,
-            self.orders,
-            len(self.customers),
-        )
-
-
-def naive_recompute(sales: Sequence[Sale]) -> dict[str, tuple[int, ...]]:
-    """Per-key figures straight from the definitions of ``tables/totals.py``, in one pass
-    over every sale in delivery order."""
-    table: dict[str, Expected] = {}
-    orders_seen: set[tuple[str, str]] = set()
-    order_products_seen: set[tuple[str, str, str]] = set()
-    for sale in sales:
-        local = sale.event_time.astimezone(ZoneInfo(sale.source_time_zone))
-        periods = (
-            ("h", local.strftime("%Y-%m-%dT%H")),
-            ("d", local.strftime("%Y-%m-%d")),
-            ("m", local.strftime("%Y-%m")),
-        )
-        for line in sale.lines:
-            whole: list[str] = []
-            products: list[str] = []
-            for code, label in periods:
-                whole.append("\x1f".join((sale.store_id, "T", code, label, "")))
-                whole.append("\x1f".join((sale.store_id, "S", code, label, sale.seller_id)))
-                products.append("\x1f".join((sale.store_id, "P", code, label, line.sku)))
-            gross = abs(line.quantity) * line.unit_price_cents - line.discount_cents
-            revenue = gross if line.quantity > 0 else -gross
-            for key in whole + products:
-                entry = table.setdefault(key, Expected())
-                entry.revenue_cents += revenue
-                if line.unit_cost_cents is not None:
-                    entry.cost_cents += line.quantity * line.unit_cost_cents
-                    entry.costed_revenue_cents += revenue
-                entry.units += line.quantity
-                entry.returned_units += max(0, -line.quantity)
-                entry.lines += 1
-                if sale.customer_ref is not None:
-                    entry.customers.add(sale.customer_ref)
-            if line.quantity > 0:
-                if (sale.store_id, sale.order_id) not in orders_seen:
-                    orders_seen.add((sale.store_id, sale.order_id))
-                    for key in whole:
-                        table[key].orders += 1
-                if (sale.store_id, sale.order_id, line.sku) not in order_products_seen:
-                    order_products_seen.add((sale.store_id, sale.order_id, line.sku))
-                    for key in products:
-                        table[key].orders += 1
-    return {key: entry.figures() for key, entry in table.items()}
 
 
 def sold_products(sales: Sequence[Sale]) -> dict[str, frozenset[str]]:

@@ -1,0 +1,225 @@
+"""The worker on a real broker: killed with SIGKILL twice at random moments while sales stream
+in, it still ends with every aggregate equal to a recompute of the accepted input, to the cent,
+and ClickHouse holding each accepted line once. And a restarted worker, whose tables rebuild
+from their changelogs, answers exactly as before."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app.records import Sale
+from tables.totals import Totals
+from tests.kafka_tools import read_records, read_topic
+from tests.recompute import counters, naive_recompute
+from tests.worker_tools import DATAAPP, REPO, WorkerProcess, dataapp, worker_environment
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+EVERYTHING = {"DATAAPP_LIVE_DAYS": "100000", "DATAAPP_RETENTION_DAYS": "100000"}
+FULL_RANGE = "from=2000-01-01&to=2100-12-31"
+
+
+def generated_sales(folder: Path, days: int, orders_per_day: int) -> Path:
+    dataapp(
+        dict(os.environ),
+        "generate",
+        "--out",
+        str(folder),
+        "--days",
+        str(days),
+        "--orders-per-day",
+        str(orders_per_day),
+        "--start",
+        "2026-01-05",
+        "--seed",
+        "11",
+    )
+    return folder / "sales.csv"
+
+
+def metric(worker: WorkerProcess, name: str) -> float:
+    answer = worker.request("GET", "/metrics")
+    assert answer.status == 200, answer.body
+    for line in answer.body.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"no metric {name}")
+
+
+def wait_for_lines(worker: WorkerProcess, at_least: int, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if metric(worker, "dataapp_lines_processed_total") >= at_least:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"never processed {at_least} lines:\n{worker.tail()}")
+
+
+def stores_total_lines(worker: WorkerProcess, token: str) -> int:
+    stores = worker.get("/api/v1/stores", token)["stores"]
+    return sum(
+        worker.get(f"/api/v1/stores/{store}/summary?{FULL_RANGE}", token)["lines"]
+        for store in stores
+    )
+
+
+def wait_until_complete(worker: WorkerProcess, token: str, accepted: int) -> None:
+    """Every accepted line in the tables, and the history sink at the end of the topics."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        lines = stores_total_lines(worker, token)
+        caught_up = metric(worker, "dataapp_history_caught_up")
+        if lines == accepted and caught_up == 1.0:
+            return
+        time.sleep(0.5)
+    raise AssertionError(
+        f"incomplete: {lines} of {accepted} lines, history caught up: {caught_up}\n"
+        f"{worker.tail()}"
+    )
+
+
+def final_table(bootstrap: str, topic: str) -> dict[str, bytes]:
+    """A table as its changelog says: the last committed value of each key."""
+    return {
+        key.decode(): value for key, value in asyncio.run(read_records(bootstrap, topic)) if key
+    }
+
+
+def history_figures(env: dict[str, str]) -> dict[str, list[int]]:
+    """Per store: lines, distinct line ids, revenue, from ClickHouse. In a process of its own:
+    one process owns a chDB folder, and this test process may hold another."""
+    script = (
+        "import json, sys\n"
+        "from app.history.client import connect\n"
+        "from app.settings import load_settings\n"
+        "client = connect(load_settings().clickhouse_dsn)\n"
+        "rows = client.query('SELECT store_id, count(), uniqExact(line_id), sum(revenue_cents) "
+        "FROM sale_lines GROUP BY store_id').result_rows\n"
+        "print(json.dumps({r[0]: [int(v) for v in r[1:]] for r in rows}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=REPO, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_killed_twice_the_worker_still_counts_every_line_exactly_once(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    sales_csv = generated_sales(tmp_path / "generated", days=26, orders_per_day=4000)
+    env = worker_environment(kafka_bootstrap, tmp_path / "data", **EVERYTHING)
+    worker = WorkerProcess(env, tmp_path / "worker.log")
+    seed = int(os.environ.get("DATAAPP_TEST_SEED", time.time_ns() % 10_000))
+    rng = random.Random(seed)
+    print(f"kill moments drawn with seed {seed} (DATAAPP_TEST_SEED={seed} repeats them)")
+
+    worker.start()
+    worker.wait_ready()
+    ingest = subprocess.Popen(
+        [*DATAAPP, "ingest", str(sales_csv), "--json", "--no-progress"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        for low, high in ((5_000, 60_000), (5_000, 60_000)):
+            wait_for_lines(worker, rng.randint(low, high))
+            time.sleep(rng.random())
+            worker.kill(signal.SIGKILL)
+            worker.start()
+            worker.wait_ready()
+        out, _ = ingest.communicate(timeout=300)
+        assert ingest.returncode == 0
+        accepted = json.loads(out)["accepted"]
+        assert accepted >= 200_000, f"only {accepted} lines: the test needs at least 200,000"
+
+        admin = worker.add_user("admin", "admin")
+        wait_until_complete(worker, admin, accepted)
+        via_api = {
+            store: worker.get(f"/api/v1/stores/{store}/summary?{FULL_RANGE}", admin)
+            for store in worker.get("/api/v1/stores", admin)["stores"]
+        }
+    finally:
+        worker.stop()
+        if ingest.poll() is None:
+            ingest.kill()
+
+    prefix = env["DATAAPP_TOPIC_PREFIX"]
+    sales = [
+        Sale.from_dict(data) for data in asyncio.run(read_topic(kafka_bootstrap, f"{prefix}sales"))
+    ]
+    assert sum(len(sale.lines) for sale in sales) == accepted
+    expected = naive_recompute(sales)
+
+    # Every key of the live table, as its changelog holds it, equals the recompute.
+    table = final_table(kafka_bootstrap, f"{prefix}dataapp-worker-aggregates-changelog")
+    got = {key: counters(Totals.from_bytes(value)) for key, value in table.items()}
+    assert got.keys() == expected.keys()
+    wrong = [key for key in expected if got[key] != expected[key]]
+    assert not wrong, f"{len(wrong)} of {len(expected)} keys differ, e.g. {wrong[:3]}"
+
+    # The API's summaries (month and day buckets) agree with the recompute's store totals.
+    for store, summary in via_api.items():
+        month_keys = [k for k in expected if k.startswith(f"{store}\x1fT\x1fm\x1f")]
+        revenue = sum(expected[k][0] for k in month_keys)
+        assert (summary["revenue_cents"], summary["lines"]) == (
+            revenue,
+            sum(expected[k][5] for k in month_keys),
+        )
+
+    # ClickHouse holds each accepted line once.
+    history = history_figures(env)
+    assert sum(figures[0] for figures in history.values()) == accepted
+    for store, (lines, distinct_ids, revenue) in history.items():
+        assert lines == distinct_ids
+        assert revenue == via_api[store]["revenue_cents"]
+
+
+def test_a_restarted_worker_rebuilds_its_tables_and_answers_as_before(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    sales_csv = generated_sales(tmp_path / "generated", days=3, orders_per_day=2000)
+    env = worker_environment(kafka_bootstrap, tmp_path / "data", **EVERYTHING)
+    worker = WorkerProcess(env, tmp_path / "worker.log")
+    summary = json.loads(dataapp(env, "ingest", str(sales_csv), "--json", "--no-progress"))
+    worker.start()
+    worker.wait_ready()
+    try:
+        admin = worker.add_user("admin", "admin")
+        wait_until_complete(worker, admin, summary["accepted"])
+        paths = _sample_paths(worker, admin)
+        before = {path: worker.get(path, admin) for path in paths}
+        worker.stop()
+        worker.start()
+        worker.wait_ready()
+        after = {path: worker.get(path, admin) for path in paths}
+    finally:
+        worker.stop()
+    diff = [(p, before[p], after[p]) for p in paths if before[p] != after[p]]
+    assert not diff, diff[:2]
+
+
+def _sample_paths(worker: WorkerProcess, token: str) -> list[str]:
+    stores = worker.get("/api/v1/stores", token)["stores"]
+    paths = []
+    for store in stores:
+        paths += [
+            f"/api/v1/stores/{store}/summary?{FULL_RANGE}",
+            f"/api/v1/stores/{store}/timeseries?granularity=hour&from=2026-01-05&to=2026-01-07",
+            f"/api/v1/stores/{store}/products?by=margin&{FULL_RANGE}",
+            f"/api/v1/stores/{store}/sellers?{FULL_RANGE}",
+        ]
+    return paths
