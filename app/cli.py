@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import signal
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -105,7 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--duration", type=float, help="with --rate: stop after N seconds")
     generate.set_defaults(handler=_generate)
 
-    run = commands.add_parser("run", help="broker + topics + reference data + live generator")
+    run = commands.add_parser(
+        "run", help="broker + topics + reference data + worker and API + live generator"
+    )
     run.add_argument("--port", type=int, default=DEFAULT_KAFKA_PORT)
     run.add_argument("--rate", type=float, default=20.0, help="orders per second")
     run.add_argument("--seed", type=int, default=7)
@@ -336,8 +339,9 @@ def _generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    """Everything on the embedded defaults, until Ctrl-C; a broker this command started is
-    stopped with it, one that was already running is left running."""
+    """Everything on the embedded defaults, until Ctrl-C: broker, worker (aggregates,
+    history, API) and the live generator. A broker this command started is stopped with it,
+    one that was already running is left running."""
     from app.generator.stream import stream_live
     from app.kafka.launcher import broker_down
 
@@ -346,29 +350,105 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_FAILED
     started_here = status.started
     bootstrap = status.bootstrap or ""
-    stop_hint = (
-        "Ctrl-C stops the generator and the broker."
-        if started_here
-        else ("Ctrl-C stops the generator; the broker was running before and keeps running.")
-    )
-    print(
-        "DataApp is running:\n"
-        f"  Kafka broker     {bootstrap}  (log: {status.log_file or 'external'})\n"
-        f"  data dir         {settings.data_dir}\n"
-        f"  generator        {args.rate:g} orders/s into topic '{settings.topics.sales.name}' "
-        f"(dead letters: '{settings.topics.sales_rejected.name}')\n"
-        f"{stop_hint}",
-        flush=True,
-    )
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:  # stream_live creates the topics and publishes the reference data first
-        return asyncio.run(stream_live(bootstrap, settings, args.seed, 8, args.rate, None))
-    except KeyboardInterrupt:
-        print("\nstopped the generator", file=sys.stderr)
-        return EXIT_OK
+    password = _demo_admin(settings)
+    worker = _start_worker(settings, bootstrap)
+    try:
+        api = f"http://127.0.0.1:{settings.web_port}"
+        if not _wait_until_ready(worker, api + "/readyz", timeout=180):
+            print(
+                f"error: the worker did not become ready; see {_worker_log(settings)}",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        stop_hint = (
+            "Ctrl-C stops the generator, the worker and the broker."
+            if started_here
+            else "Ctrl-C stops the generator and the worker; the broker keeps running."
+        )
+        print(
+            "DataApp is running:\n"
+            f"  Kafka broker     {bootstrap}  (log: {status.log_file or 'external'})\n"
+            f"  worker and API   {api}/api/v1  (OpenAPI: {api}/api/v1/openapi.json, "
+            f"log: {_worker_log(settings)})\n"
+            f"  demo admin login admin / {password}   "
+            f'(curl -X POST {api}/api/v1/auth/token -d \'{{"username":"admin",'
+            f'"password":"{password}"}}\')\n'
+            f"  data dir         {settings.data_dir}\n"
+            f"  generator        {args.rate:g} orders/s into topic '{settings.topics.sales.name}' "
+            f"(dead letters: '{settings.topics.sales_rejected.name}')\n"
+            f"{stop_hint}",
+            flush=True,
+        )
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:  # stream_live creates the topics and publishes the reference data first
+            return asyncio.run(stream_live(bootstrap, settings, args.seed, 8, args.rate, None))
+        except KeyboardInterrupt:
+            print("\nstopped the generator", file=sys.stderr)
+            return EXIT_OK
     finally:
+        _stop_worker(worker)
         if started_here:
             print(broker_down(settings.kafka_data_dir).message, file=sys.stderr)
+
+
+def _demo_admin(settings: Settings) -> str:
+    """A fresh random password for the demo admin at every start: printed, never stored."""
+    import secrets
+
+    from app.api.auth import UserStore
+
+    password = secrets.token_urlsafe(12)
+    UserStore(settings.users_file).add("admin", password, "admin", replace=True)
+    return password
+
+
+def _worker_log(settings: Settings) -> Path:
+    return settings.data_dir / "worker.log"
+
+
+def _start_worker(settings: Settings, bootstrap: str) -> subprocess.Popen[bytes]:
+    import os
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    environment = {**os.environ, "DATAAPP_KAFKA_BOOTSTRAP": bootstrap}
+    with _worker_log(settings).open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "app", "worker"],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Its own process group: Ctrl-C reaches the generator, which then stops the
+            # worker in order (SIGTERM), rather than both dying at once.
+            start_new_session=True,
+        )
+
+
+def _wait_until_ready(worker: subprocess.Popen[bytes], url: str, timeout: float) -> bool:
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and worker.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    if worker.poll() is None:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+    print("stopped the worker", file=sys.stderr)
 
 
 def _interrupt(signum: int, frame: object) -> None:
