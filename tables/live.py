@@ -7,12 +7,14 @@ Two tables, both keyed by strings that start with the store (so with the ``sales
 - ``order-index``: ``store␟order`` -> the products the order was counted for, so an order
   delivered in pieces is counted once.
 
-Faust writes a table update to the changelog partition of the event being processed, and
-reads a key from that partition's RocksDB database. The agent writes a whole batch at once,
-outside Faust's per-event iteration, so before each store's writes it makes the last event
-of that store the current one (``_set_current_event``, private: used only here). The web
-views read outside any event: they pick the partition database from the store themselves
-(Kafka's murmur2 partitioner, as the producers of ``sales`` use) and range-scan it.
+Faust's own table API writes one key at a time and needs the event being processed to pick
+the changelog partition. The agent writes a whole batch at once instead: ``apply`` writes
+RocksDB with one write batch per partition and hands back the changelog records, which the
+agent sends in the source partition's transaction (``agents/transactions.py``). The web views
+read outside any event: they pick the partition database from the store themselves (Kafka's
+murmur2 partitioner, as the producers of ``sales`` use) and range-scan it. The partition
+databases are Faust's (``table.data._dbs``, private): this module is the only one that
+touches them.
 """
 
 from __future__ import annotations
