@@ -87,35 +87,31 @@ def aggregate_batch(sales: Iterable[Sale], counted: Mapping[str, frozenset[str]]
     counted for (``order_keys`` says which to look up). An order counts once for its store
     and seller, in the buckets of its first sold line, and once for each product it sold,
     so pieces of one order delivered apart (a file split mid-order) count it once.
+
+    Lines are added to hour buckets only; day and month buckets are then made by merging
+    the batch's hours (an hour label starts with its day and month labels), which costs far
+    less than adding every line three times.
     """
     update = BatchUpdate()
-    deltas = update.deltas
+    hourly: dict[str, Totals] = {}
     seen = update.counted_orders
-
-    def totals_for(key: str) -> Totals:
-        totals = deltas.get(key)
-        if totals is None:
-            totals = deltas[key] = Totals()
-        return totals
 
     for sale in sales:
         store = sale.store_id
-        buckets = local_buckets(sale.event_time, sale.source_time_zone)
-        prefixes = [
-            f"{store}{SEP}T{SEP}{code}{SEP}{bucket}{SEP}"
-            for code, bucket in zip(_GRAIN_CODES, buckets, strict=True)
-        ]
-        seller_keys = [
-            f"{store}{SEP}S{SEP}{code}{SEP}{bucket}{SEP}{sale.seller_id}"
-            for code, bucket in zip(_GRAIN_CODES, buckets, strict=True)
-        ]
-        product_prefixes = [
-            f"{store}{SEP}P{SEP}{code}{SEP}{bucket}{SEP}"
-            for code, bucket in zip(_GRAIN_CODES, buckets, strict=True)
-        ]
-        store_totals = [totals_for(key) for key in prefixes]
-        seller_totals = [totals_for(key) for key in seller_keys]
+        hour = local_buckets(sale.event_time, sale.source_time_zone)[0]
+        store_key = f"{store}{SEP}T{SEP}h{SEP}{hour}{SEP}"
+        seller_key = f"{store}{SEP}S{SEP}h{SEP}{hour}{SEP}{sale.seller_id}"
+        product_prefix = f"{store}{SEP}P{SEP}h{SEP}{hour}{SEP}"
+        store_totals = hourly.get(store_key)
+        if store_totals is None:
+            store_totals = hourly[store_key] = Totals()
+        seller_totals = hourly.get(seller_key)
+        if seller_totals is None:
+            seller_totals = hourly[seller_key] = Totals()
         customer = customer_hash(sale.customer_ref) if sale.customer_ref else None
+        if customer is not None:
+            store_totals.customers.add_hash(customer)
+            seller_totals.customers.add_hash(customer)
 
         key_of_order = order_key(store, sale.order_id)
         already = seen.get(key_of_order)
@@ -128,20 +124,34 @@ def aggregate_batch(sales: Iterable[Sale], counted: Mapping[str, frozenset[str]]
             quantity = line.quantity
             revenue = line.revenue_cents
             cost = line.cost_cents
-            product_totals = [totals_for(prefix + line.sku) for prefix in product_prefixes]
-            for totals in (*store_totals, *seller_totals, *product_totals):
-                totals.add_line(quantity, revenue, cost)
-                if customer is not None:
-                    totals.customers.add_hash(customer)
+            product_key = product_prefix + line.sku
+            product_totals = hourly.get(product_key)
+            if product_totals is None:
+                product_totals = hourly[product_key] = Totals()
+            store_totals.add_line(quantity, revenue, cost)
+            seller_totals.add_line(quantity, revenue, cost)
+            product_totals.add_line(quantity, revenue, cost)
+            if customer is not None:
+                product_totals.customers.add_hash(customer)
             if quantity > 0 and line.sku not in products_counted:
                 products_counted.add(line.sku)
-                for totals in product_totals:
-                    totals.orders += 1
+                product_totals.orders += 1
                 if order_is_new:
                     order_is_new = False
-                    for totals in (*store_totals, *seller_totals):
-                        totals.orders += 1
+                    store_totals.orders += 1
+                    seller_totals.orders += 1
             update.lines += 1
         if products_counted:
             seen[key_of_order] = frozenset(products_counted)
+
+    deltas = update.deltas
+    for key, totals in hourly.items():
+        deltas[key] = totals
+        store, dimension, _, hour, member = key.split(SEP)
+        for code, label in (("d", hour[:10]), ("m", hour[:7])):
+            wider = f"{store}{SEP}{dimension}{SEP}{code}{SEP}{label}{SEP}{member}"
+            target = deltas.get(wider)
+            if target is None:
+                target = deltas[wider] = Totals()
+            target.merge(totals)
     return update

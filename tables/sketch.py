@@ -139,6 +139,9 @@ class DistinctSketch:
                 self._registers = _max_registers(mine, theirs)
         elif mine is not None:
             _fill(mine, other._hashes)
+        elif not self._hashes:
+            # The common case when day and month buckets are built from a batch's hours.
+            self._hashes = array("Q", other._hashes)
         elif other._hashes:
             union = set(self._hashes)
             union.update(other._hashes)
