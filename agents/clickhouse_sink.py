@@ -2,14 +2,23 @@
 
 Decoupled from the Faust aggregation on purpose: it has its own consumer group, so when
 ClickHouse is slow or down the live aggregates go on and only this sink falls behind (its
-lag and health say so), then catches up from its committed offsets.
+lag and health say so), then catches up.
+
+ClickHouse holds the sink's progress, not Kafka: table ``sink_offsets`` records, per topic
+partition, the offset after the last message whose rows are stored. At every partition
+assignment (the start included) the sink pauses the partitions, reads those offsets, seeks
+each partition to its recorded offset (to the beginning when there is none), and only then
+resumes them, whatever the consumer group committed. A history that was wiped or replaced
+is therefore refilled from the start, and a new consumer group goes on where the history is.
+The group's offsets are still committed after each batch, for lag monitoring only.
 
 Per batch: fetch (up to ``batch_size`` messages or 200 ms), decode, ask ClickHouse which ids
-it already holds, insert only the others, and only THEN commit the offsets. A crash between
-the insert and the commit re-delivers the batch, and the id lookup makes that re-delivery
-write nothing twice. A ClickHouse error retries the same batch, with exponential backoff
-and jitter, for as long as it takes: a batch is never skipped. Messages that are not DataApp
-records are counted in ``skipped`` and logged (the Faust agent dead-letters them).
+it already holds, insert only the others, THEN record the offsets in ``sink_offsets``, then
+commit them to Kafka. A crash between the insert and the offset record re-reads the batch,
+and the id lookup makes that re-read write nothing twice. A ClickHouse error (including "not
+connected yet") retries the same step, with exponential backoff and jitter, for as long as
+it takes: a batch is never skipped. Messages that are not DataApp records are counted in
+``skipped`` and logged (the Faust agent dead-letters them).
 """
 
 from __future__ import annotations
@@ -26,10 +35,11 @@ from datetime import date, timedelta
 from typing import Any, Protocol
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
 
 from agents.decode import decode_sale
+from app.history.client import backoff_delay
 from app.history.rows import LINE_ID, LOCAL_DATE, REJECTION_ID, STORE_ID, rejection_row, sale_rows
 from app.ingest.kafka_sink import stop_consumer
 from app.records import Rejection
@@ -59,6 +69,10 @@ class HistoryWriter(Protocol):
 
     async def insert_rejections(self, rows: Sequence[Sequence[Any]]) -> None: ...
 
+    async def load_sink_offsets(self, topics: Collection[str]) -> dict[tuple[str, int], int]: ...
+
+    async def save_sink_offsets(self, offsets: Mapping[tuple[str, int], int]) -> None: ...
+
 
 class _Record(Protocol):
     """The fields of an aiokafka ``ConsumerRecord`` that decoding reads."""
@@ -68,18 +82,6 @@ class _Record(Protocol):
 
     @property
     def value(self) -> bytes | None: ...
-
-
-def backoff_delay(
-    attempt: int, base: float = 0.2, cap: float = 30.0, rng: random.Random | None = None
-) -> float:
-    """Seconds to wait before retry ``attempt`` (1 for the first retry): the ceiling doubles
-    from ``base`` up to ``cap``, and the wait is drawn in its upper half ("equal jitter"), so
-    retries keep growing yet several workers do not hammer a recovering server in step."""
-    exponent = min(max(attempt, 1) - 1, 64)  # 2**64 * base is past any cap: no overflow
-    ceiling = min(cap, base * 2**exponent)
-    draw = (rng or random).random()
-    return ceiling / 2 + draw * ceiling / 2
 
 
 @dataclass(slots=True)
@@ -209,9 +211,23 @@ def _log_crash(task: asyncio.Task[None]) -> None:
         log.error("the history sink stopped on an error", exc_info=task.exception())
 
 
+class _PositionFromHistory(ConsumerRebalanceListener):
+    """Hands each revocation and assignment to the sink, which positions the partitions."""
+
+    def __init__(self, sink: HistorySink, consumer: AIOKafkaConsumer) -> None:
+        self._sink = sink
+        self._consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
+        self._sink._on_revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
+        self._sink._on_assigned(self._consumer, set(assigned))
+
+
 class HistorySink:
     """Kafka ``sales`` and ``sales.rejected`` into the history. ``group_id`` is the sink's
-    own consumer group (not the Faust app's): its offsets say what ClickHouse holds."""
+    own consumer group (not the Faust app's); where to read from comes from ClickHouse."""
 
     def __init__(
         self,
@@ -235,24 +251,37 @@ class HistorySink:
         self._task: asyncio.Task[None] | None = None
         self._busy = False
         self._counters = _Counters()
+        self._pending: set[TopicPartition] = set()
+        """Assigned partitions, paused until they are positioned from ``sink_offsets``."""
+        self._positioned: set[TopicPartition] = set()
+        """Partitions positioned from ``sink_offsets`` since their assignment: the only ones
+        whose messages are written (anything else was read from where Kafka said)."""
+        self._generation = 0
+        """Bumped by every revocation and assignment: positioning that spans one starts over."""
 
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._pending.clear()
+        self._positioned.clear()
         consumer = AIOKafkaConsumer(
-            self.topics.sales.name,
-            self.topics.sales_rejected.name,
             bootstrap_servers=self.bootstrap,
             group_id=self.group_id,
             isolation_level="read_committed",
             enable_auto_commit=False,
-            # Retention may have deleted the start: write what is left, never skip to the end.
+            # Only for an offset that is out of range (retention deleted the start, or the
+            # topic was recreated): write what is there, never skip to the end. The normal
+            # start position comes from ClickHouse (_position_pending).
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=8 << 20,
             fetch_max_bytes=32 << 20,
         )
         try:
             await consumer.start()
+            consumer.subscribe(
+                [self.topics.sales.name, self.topics.sales_rejected.name],
+                listener=_PositionFromHistory(self, consumer),
+            )
         except BaseException:
             await stop_consumer(consumer)
             raise
@@ -261,7 +290,7 @@ class HistorySink:
         self._task.add_done_callback(_log_crash)
 
     async def stop(self) -> None:
-        """Stop at once: a batch written but not committed is simply re-delivered (and
+        """Stop at once: a batch written but not recorded is simply read again (and
         deduplicated) by the next run."""
         task, self._task = self._task, None
         if task is not None:
@@ -278,12 +307,73 @@ class HistorySink:
         if consumer is not None:
             await stop_consumer(consumer)
         self._busy = False
+        self._pending.clear()
+        self._positioned.clear()
+
+    # --- positions: from ClickHouse, never from the consumer group --------------------------
+
+    def _on_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._generation += 1
+        self._positioned -= revoked
+        self._pending -= revoked
+
+    def _on_assigned(self, consumer: AIOKafkaConsumer, assigned: set[TopicPartition]) -> None:
+        """Pause every assigned partition until ``_position_pending`` has sought it to the
+        offset ClickHouse recorded. Nothing here waits on ClickHouse: a slow or absent
+        ClickHouse must not hold up the group's rebalance."""
+        self._generation += 1
+        # A new assignment starts every partition afresh (aiokafka would resume it from the
+        # group's committed offset), kept partitions included.
+        self._positioned.clear()
+        self._pending = set(assigned)
+        if assigned:
+            consumer.pause(*assigned)
+
+    async def _position_pending(self) -> None:
+        """Seek each pending partition to its offset in ``sink_offsets``, or to its
+        beginning when ClickHouse has none, then resume it. Raises while ClickHouse fails."""
+        consumer = self._consumer
+        assert consumer is not None
+        generation = self._generation
+        wanted = sorted(self._pending)
+        recorded = await self.store.load_sink_offsets({tp.topic for tp in wanted})
+        if generation != self._generation:
+            return  # a rebalance came in meanwhile: start over with its assignment
+        assigned = consumer.assignment()
+        ready = [tp for tp in wanted if tp in assigned]
+        from_start = []
+        for tp in ready:
+            offset = recorded.get((tp.topic, tp.partition))
+            if offset is None:
+                from_start.append(tp)
+            else:
+                consumer.seek(tp, offset)
+        if from_start:
+            # Marks them at once; the await only waits for the broker's answer.
+            await consumer.seek_to_beginning(*from_start)
+            if generation != self._generation:
+                return
+        self._pending.difference_update(wanted)
+        self._positioned.update(ready)
+        if ready:
+            consumer.resume(*ready)
+            log.info(
+                "history sink positioned from ClickHouse: %s",
+                ", ".join(
+                    f"{tp.topic}:{tp.partition}@{recorded.get((tp.topic, tp.partition), 'start')}"
+                    for tp in ready
+                ),
+            )
 
     # --- the loop -------------------------------------------------------------------------
 
     async def _run(self) -> None:
         attempt = 0
         while True:
+            if self._pending:
+                # Retried until ClickHouse answers; the partitions stay paused meanwhile.
+                await self._retrying("read the sink offsets", self._position_pending)
+                continue
             try:
                 records = await self._fetch()
             except Exception as error:  # the loop must outlive any broker trouble
@@ -310,7 +400,9 @@ class HistorySink:
                 self._busy = False
 
     async def _fetch(self) -> dict[TopicPartition, list[Any]]:
-        """Up to ``batch_size`` messages, waiting at most the fetch window for more."""
+        """Up to ``batch_size`` messages, waiting at most the fetch window for more. Messages
+        of a partition not positioned from ClickHouse are dropped: they were read from where
+        the consumer group said, and the partition is sought again before it resumes."""
         consumer = self._consumer
         assert consumer is not None
         collected: dict[TopicPartition, list[Any]] = {}
@@ -327,21 +419,24 @@ class HistorySink:
             except Exception:
                 if not collected:
                     raise
-                # The consumer's positions are already past what we hold: write it now,
-                # dropping it would commit over it later.
+                # The consumer's positions are already past what we hold: write it now.
                 log.warning("fetch failed mid-batch; writing the %d messages read", count)
                 break
             if not got:
                 break
-            # Positions have moved past these messages: not caught up until they are written.
-            self._busy = True
             for tp, messages in got.items():
+                if tp not in self._positioned:
+                    log.debug("%s:%d: %d messages before positioning, dropped", *tp, len(messages))
+                    continue
+                # Positions have moved past these messages: not caught up until they are written.
+                self._busy = True
                 collected.setdefault(tp, []).extend(messages)
                 count += len(messages)
         return collected
 
     async def process_batch(self, batch: DecodedBatch) -> None:
-        """Write the batch's rows that ClickHouse does not hold yet; retry until it works."""
+        """Write the batch's rows that ClickHouse does not hold yet, then record its offsets
+        in ClickHouse; retry each step until it works."""
         self._counters.skipped += batch.skipped
         lines = first_of_each(batch.lines, LINE_ID)
         rejections = first_of_each(batch.rejections, REJECTION_ID)
@@ -351,6 +446,8 @@ class HistorySink:
         )
         await self._retrying("write sale lines", lambda: self._write_lines(lines))
         await self._retrying("write rejections", lambda: self._write_rejections(rejections))
+        # Only after the rows: a recorded offset promises that everything before it is stored.
+        await self._retrying("record the sink offsets", lambda: self._save_offsets(batch.offsets))
 
     async def _write_lines(self, rows: list[tuple]) -> None:
         if not rows:
@@ -373,6 +470,12 @@ class HistorySink:
         await self.store.insert_rejections(fresh)
         self._counters.rejections_written += len(fresh)
         self._counters.duplicates_skipped += len(rows) - len(fresh)
+
+    async def _save_offsets(self, offsets: Mapping[TopicPartition, int]) -> None:
+        if offsets:
+            await self.store.save_sink_offsets(
+                {(tp.topic, tp.partition): offset for tp, offset in offsets.items()}
+            )
 
     async def _retrying(self, what: str, action: Callable[[], Awaitable[None]]) -> None:
         """Run ``action`` until it succeeds. Each attempt re-asks which ids are stored, so an
@@ -402,15 +505,16 @@ class HistorySink:
         self._counters.last_error = message
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        """Commit to the consumer group too: not read back by the sink, but what lag
+        monitors (``kafka-consumer-groups``, Burrow...) look at."""
         consumer = self._consumer
         if consumer is None or not offsets:
             return
         try:
             await consumer.commit(offsets)
         except KafkaError as error:
-            # A rebalance took the partitions away: their new owner re-reads from the last
-            # commit and the id lookup skips what this batch already wrote.
-            log.warning("offset commit failed, the batch will be re-delivered: %s", error)
+            # A rebalance took the partitions away; harmless, the positions come from ClickHouse.
+            log.warning("offset commit to the consumer group failed: %s", error)
 
     # --- what the worker publishes --------------------------------------------------------
 
@@ -433,13 +537,22 @@ class HistorySink:
         )
 
     async def lag(self) -> dict[TopicPartition, int | None]:
-        """Per assigned partition, messages not yet fetched: the last stable offset (what a
-        read_committed reader can see) minus the position; None until the first fetch."""
+        """Per assigned partition, messages not yet fetched: the last stable offset (the end a
+        read_committed reader sees, past any transaction marker) minus the position; None
+        until the first fetch, or while the partition waits to be positioned from ClickHouse.
+
+        Transaction markers do not leave a lag of 1 at the end: aiokafka moves the position
+        past control batches (and aborted data) as it reads them, so at the end the position
+        equals the last stable offset (pinned by tests/integration/test_history_sink_kafka.py).
+        """
         consumer = self._consumer
         if consumer is None:
             return {}
         lags: dict[TopicPartition, int | None] = {}
         for tp in sorted(consumer.assignment()):
+            if tp not in self._positioned:
+                lags[tp] = None
+                continue
             end = consumer.last_stable_offset(tp)
             if end is None:
                 end = consumer.highwater(tp)
@@ -453,10 +566,23 @@ class HistorySink:
             lags[tp] = max(0, end - position)
         return lags
 
+    async def lag_total(self) -> int | None:
+        """The sum of ``lag()`` over the assigned partitions; None when nothing is assigned or
+        any partition's lag is unknown. No broker request: fit for every /metrics scrape."""
+        lags = await self.lag()
+        if not lags or any(lag is None for lag in lags.values()):
+            return None
+        return sum(lag for lag in lags.values() if lag is not None)
+
     async def caught_up(self) -> bool:
-        """True when every assigned partition is read to its end and written (no batch in
-        flight): what /readyz wants before it answers from the history."""
-        if self._consumer is None or self._busy:
+        """True when every assigned partition is positioned, read to its end and written (no
+        batch in flight): what /readyz wants before it answers from the history."""
+        if self._consumer is None or self._busy or self._pending:
             return False
         lags = await self.lag()
-        return bool(lags) and not self._busy and all(lag == 0 for lag in lags.values())
+        return (
+            bool(lags)
+            and not self._busy
+            and not self._pending
+            and all(lag == 0 for lag in lags.values())
+        )

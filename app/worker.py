@@ -124,8 +124,9 @@ def build_worker(settings: Settings, bootstrap: str, web_host: str = "127.0.0.1"
 
     app.agent(sales_topic, name="aggregate")(aggregate)
 
-    # Migrations run here, before anything reads or writes the history.
-    history = asyncio.run(HistoryStore.open(settings.clickhouse_dsn, settings.retention_days))
+    # Connects (and migrates) in the background: a ClickHouse that is down or slow at start
+    # must not keep aggregation from running; the sink waits and catches up.
+    history = HistoryStore.connect_in_background(settings.clickhouse_dsn, settings.retention_days)
     sink = HistorySink(bootstrap, topics, history, group_id=f"{app_id(settings)}-history")
 
     class HistorySinkService(Service):
@@ -160,6 +161,7 @@ def build_worker(settings: Settings, bootstrap: str, web_host: str = "127.0.0.1"
     def ready() -> dict[str, bool]:
         return {
             "tables_recovered": tables_recovered(app),
+            "history_connected": history.connected,
             "history_sink_healthy": sink.health().healthy,
         }
 

@@ -11,6 +11,7 @@ locks it). The worker therefore holds its chDB for its whole life; see ``docs/hi
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -27,7 +28,20 @@ SEND_RECEIVE_TIMEOUT_S = 120
 
 
 class HistoryUnavailableError(RuntimeError):
-    """ClickHouse (embedded or server) cannot be opened or did not answer."""
+    """ClickHouse (embedded or server) cannot be opened, did not answer, or is not connected
+    yet (``HistoryStore.connect_in_background``)."""
+
+
+def backoff_delay(
+    attempt: int, base: float = 0.2, cap: float = 30.0, rng: random.Random | None = None
+) -> float:
+    """Seconds to wait before retry ``attempt`` (1 for the first retry): the ceiling doubles
+    from ``base`` up to ``cap``, and the wait is drawn in its upper half ("equal jitter"), so
+    retries keep growing yet several workers do not hammer a recovering server in step."""
+    exponent = min(max(attempt, 1) - 1, 64)  # 2**64 * base is past any cap: no overflow
+    ceiling = min(cap, base * 2**exponent)
+    draw = (rng or random).random()
+    return ceiling / 2 + draw * ceiling / 2
 
 
 def connect(dsn: str) -> Client:

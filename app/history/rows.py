@@ -51,6 +51,9 @@ REJECTION_COLUMNS: tuple[str, ...] = (
     "rejected_at",
 )
 
+SINK_OFFSET_COLUMNS: tuple[str, ...] = ("topic", "partition", "next_offset")
+"""Columns of ``sink_offsets`` that the sink fills (``updated_at`` is ClickHouse's default)."""
+
 # The ranges of ClickHouse's Date (local_date), DateTime64 (times) and integer columns.
 FIRST_DATE = date(1970, 1, 1)
 LAST_DATE = date(2149, 6, 6)

@@ -9,13 +9,21 @@ Queries bind every value as a server-side parameter (``{name:Type}``); the only 
 into SQL is chosen by this module from fixed tables (a rollup's name, a metric to order by).
 Figures carry the integer keys of ``Totals.to_json()``; ``customers`` is exact here (the live
 tables use a sketch that is exact only up to a few hundred customers).
+
+``HistoryStore.open`` connects at once and raises when ClickHouse is unreachable;
+``HistoryStore.connect_in_background`` returns at once and keeps trying (with backoff) on
+that same thread: until it is connected every call raises ``HistoryUnavailableError``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-from collections.abc import Callable, Collection, Iterable, Sequence
+import logging
+import random
+import threading
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any, Literal, TypeVar
@@ -23,11 +31,15 @@ from typing import Any, Literal, TypeVar
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from app.history.client import HistoryUnavailableError, connect
+from app.history.client import HistoryUnavailableError, backoff_delay, connect
 from app.history.migrations import migrate
-from app.history.rows import REJECTION_COLUMNS, SALE_LINE_COLUMNS
+from app.history.rows import REJECTION_COLUMNS, SALE_LINE_COLUMNS, SINK_OFFSET_COLUMNS
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+ConnectFunction = Callable[[str, int], Client]
+"""Connects and migrates, or raises: ``connect_and_migrate`` unless a test passes another."""
 
 Granularity = Literal["hour", "day", "month"]
 RankBy = Literal["revenue", "units", "margin"]
@@ -106,39 +118,144 @@ def _chunks(items: Sequence[str], size: int = ID_CHUNK) -> Iterable[Sequence[str
 
 
 class HistoryStore:
-    """One ClickHouse client, used from one thread. Build it with ``await HistoryStore.open``."""
+    """One ClickHouse client, used from one thread. Build it with ``await HistoryStore.open``
+    or ``HistoryStore.connect_in_background``."""
 
-    def __init__(self, client: Client, executor: ThreadPoolExecutor) -> None:
+    def __init__(self, client: Client | None, executor: ThreadPoolExecutor) -> None:
         self._client = client
         self._executor = executor
         self._closed = False
+        self._stopping = threading.Event()
+        self._timer: threading.Timer | None = None
+        self._last_error: str | None = None
+        self._attempts = 0
 
     @classmethod
     async def open(cls, dsn: str, retention_days: int) -> HistoryStore:
-        """Connect and bring the schema up to date (migrations, retention)."""
+        """Connect and bring the schema up to date (migrations, retention); raise
+        ``HistoryUnavailableError`` when ClickHouse cannot be reached."""
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
         loop = asyncio.get_running_loop()
         try:
-            client = await loop.run_in_executor(executor, _connect_and_migrate, dsn, retention_days)
+            client = await loop.run_in_executor(executor, connect_and_migrate, dsn, retention_days)
         except BaseException:
             executor.shutdown(wait=False)
             raise
         return cls(client, executor)
 
+    @classmethod
+    def connect_in_background(
+        cls,
+        dsn: str,
+        retention_days: int,
+        *,
+        connect: ConnectFunction | None = None,
+        base_delay: float = 0.2,
+        max_delay: float = 30.0,
+        rng: random.Random | None = None,
+    ) -> HistoryStore:
+        """A store that is not connected yet; returns at once (no event loop needed).
+
+        Connecting and migrating run on the store's own thread, again and again with
+        ``backoff_delay(attempt, base_delay, max_delay)`` between failures, until they succeed
+        or the store is closed. Until then every query and insert raises
+        ``HistoryUnavailableError``, ``ping()`` is False and ``connected`` is False."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
+        store = cls(None, executor)
+        connect_function = connect or connect_and_migrate
+        chooser = rng or random.Random()
+
+        def attempt() -> None:  # on the store's thread
+            if store._stopping.is_set():
+                return
+            try:
+                client = connect_function(dsn, retention_days)
+            except Exception as error:
+                store._attempts += 1
+                store._last_error = f"{type(error).__name__}: {error}"
+                delay = backoff_delay(store._attempts, base_delay, max_delay, chooser)
+                log.warning(
+                    "ClickHouse is not available (attempt %d), retrying in %.1f s: %s",
+                    store._attempts,
+                    delay,
+                    store._last_error,
+                )
+                # A daemon timer, not a sleep on the store's thread: an idle executor never
+                # holds up the interpreter's exit, and close() needs not wait for a backoff.
+                timer = threading.Timer(delay, schedule)
+                timer.daemon = True
+                store._timer = timer
+                timer.start()
+                return
+            if store._stopping.is_set():  # closed while this attempt was connecting
+                client.close()
+                return
+            store._client = client
+            log.info("ClickHouse connected after %d failed attempts", store._attempts)
+
+        def schedule() -> None:
+            if store._stopping.is_set():
+                return
+            # RuntimeError: the executor is shut down (closed, or the interpreter exits).
+            with contextlib.suppress(RuntimeError):
+                executor.submit(attempt)
+
+        schedule()
+        return store
+
+    @property
+    def connected(self) -> bool:
+        """Whether the store holds a client (connected and migrated) and is not closed. It
+        says nothing of whether the server answers now: ``ping()`` does."""
+        return self._client is not None and not self._closed
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the latest background connection attempt failed (kept after success)."""
+        return self._last_error
+
+    @property
+    def connect_attempts_failed(self) -> int:
+        """Background connection attempts that failed so far."""
+        return self._attempts
+
+    async def wait_connected(self, timeout: float | None = None) -> bool:
+        """Wait until ``connected`` (True) or ``timeout`` seconds have passed (False)."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while not self.connected:
+            if self._closed or (deadline is not None and loop.time() >= deadline):
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
     async def close(self) -> None:
+        """Close the client, or stop connecting; waits for a connection attempt under way."""
         if self._closed:
             return
         self._closed = True
+        self._stopping.set()
+        timer = self._timer
+        if timer is not None:
+            timer.cancel()
         loop = asyncio.get_running_loop()
         try:
             # On the owning thread, after every call queued before it.
-            await loop.run_in_executor(self._executor, self._client.close)
+            await loop.run_in_executor(self._executor, self._close_client)
         finally:
             self._executor.shutdown(wait=True)
+
+    def _close_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
         if self._closed:
             raise HistoryUnavailableError("the history store is closed")
+        if self._client is None:
+            reason = f": {self._last_error}" if self._last_error else ""
+            raise HistoryUnavailableError(f"ClickHouse is not connected yet{reason}")
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, functools.partial(function, *args))
@@ -207,6 +324,32 @@ class HistoryStore:
         """Insert rows in ``REJECTION_COLUMNS`` order."""
         if rows:
             await self._call(self._insert, "rejections", rows, REJECTION_COLUMNS)
+
+    # --- the sink's progress ---------------------------------------------------------------
+
+    async def load_sink_offsets(self, topics: Collection[str]) -> dict[tuple[str, int], int]:
+        """Per ``(topic, partition)`` of ``topics``, the latest offset the sink recorded: the
+        offset after the last message whose rows are stored. Partitions never recorded are
+        absent."""
+        if not topics:
+            return {}
+        rows = await self._call(
+            self._rows,
+            "SELECT topic, partition, argMax(next_offset, (updated_at, next_offset)) "
+            "FROM sink_offsets WHERE topic IN {topics:Array(String)} GROUP BY topic, partition",
+            {"topics": sorted(set(topics))},
+        )
+        return {(row[0], int(row[1])): int(row[2]) for row in rows}
+
+    async def save_sink_offsets(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        """Record, per ``(topic, partition)``, the offset after the last message whose rows
+        are stored. Call it only once those rows are written."""
+        if offsets:
+            rows = [
+                (topic, int(partition), int(offset))
+                for (topic, partition), offset in sorted(offsets.items())
+            ]
+            await self._call(self._insert, "sink_offsets", rows, SINK_OFFSET_COLUMNS)
 
     def _insert(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
         self._client.insert(table, rows, column_names=list(columns))
@@ -339,7 +482,8 @@ def _parameters(
     return parameters
 
 
-def _connect_and_migrate(dsn: str, retention_days: int) -> Client:
+def connect_and_migrate(dsn: str, retention_days: int) -> Client:
+    """A client for ``dsn`` with the schema up to date; ``HistoryUnavailableError`` if not."""
     client = connect(dsn)
     try:
         migrate(client, retention_days)

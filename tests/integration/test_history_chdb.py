@@ -6,7 +6,9 @@ closes it before the next test opens another (see ``test_one_chdb_folder_per_pro
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka import TopicPartition
 
 from agents.clickhouse_sink import DecodedBatch, HistorySink
 from app.history import HistoryStore, HistoryUnavailableError, rejection_row, sale_rows
@@ -228,7 +231,12 @@ async def test_migrations_apply_once_and_a_rerun_is_a_no_op(tmp_path: Path) -> N
     folder = tmp_path / "ch"
     async with opened(folder) as store:
         first = await rows_of(store, "SELECT version, name FROM schema_migrations ORDER BY version")
-        assert first == [(1, "sale_lines"), (2, "rejections"), (3, "daily_rollups")]
+        assert first == [
+            (1, "sale_lines"),
+            (2, "rejections"),
+            (3, "daily_rollups"),
+            (4, "sink_offsets"),
+        ]
         again = await store._call(lambda: apply_migrations(store._client, RETENTION))
         assert again == []
     async with opened(folder) as store:
@@ -244,6 +252,7 @@ async def test_migrations_apply_once_and_a_rerun_is_a_no_op(tmp_path: Path) -> N
             "daily_seller_mv",
             "daily_product_mv",
             "schema_migrations",
+            "sink_offsets",
         }
 
 
@@ -392,3 +401,68 @@ async def test_one_chdb_folder_per_process(tmp_path: Path) -> None:
         assert await store.store_ids() == []
     async with opened(tmp_path / "one") as store:
         assert await store.store_ids() != []
+
+
+async def test_sink_offsets_keep_the_latest_per_partition(tmp_path: Path) -> None:
+    async with opened(tmp_path / "ch") as store:
+        assert await store.load_sink_offsets(["t.sales"]) == {}
+        await store.save_sink_offsets({("t.sales", 0): 10, ("t.sales", 1): 4})
+        await store.save_sink_offsets({("t.sales", 0): 25, ("t.rejected", 0): 2})
+        # A re-read after a wipe or a rebalance may record a smaller offset: the latest wins.
+        await store.save_sink_offsets({("t.sales", 1): 3})
+        expected = {("t.sales", 0): 25, ("t.sales", 1): 3}
+        assert await store.load_sink_offsets(["t.sales"]) == expected
+        await store._call(store._client.command, "OPTIMIZE TABLE sink_offsets FINAL")
+        assert await store.load_sink_offsets(["t.sales", "t.rejected"]) == {
+            **expected,
+            ("t.rejected", 0): 2,
+        }
+        assert await store.load_sink_offsets([]) == {}
+
+
+async def test_a_store_connecting_in_the_background_serves_once_chdb_is_free(
+    tmp_path: Path,
+) -> None:
+    """The worker starts while its chDB cannot be opened (here: this process holds another
+    folder, which chDB refuses): calls say "unavailable", the sink retries its batch, and
+    once the folder can be opened the schema is migrated and the batch lands, once."""
+    sales = synthetic_sales(orders=40)
+    tp = TopicPartition("chdb-test.sales", 0)
+    batch = DecodedBatch(offsets={tp: len(sales)})
+    for offset, sale in enumerate(sales):
+        batch.lines.extend(sale_rows(sale, 0, offset))
+
+    async def quick_sleep(seconds: float) -> None:
+        await asyncio.sleep(min(seconds, 0.05))
+
+    holder = await HistoryStore.open(f"chdb://{tmp_path / 'other'}", RETENTION)
+    store = HistoryStore.connect_in_background(
+        f"chdb://{tmp_path / 'ch'}", RETENTION, base_delay=0.02, max_delay=0.2
+    )
+    try:
+        sink = HistorySink("127.0.0.1:9", topic_set("chdb-test."), store, "x", sleep=quick_sleep)
+        writing = asyncio.create_task(sink.process_batch(batch))
+        deadline = time.monotonic() + 30
+        while store.connect_attempts_failed < 3 or sink.health().consecutive_failures < 3:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        assert not store.connected and not await store.ping()
+        assert "one folder per process" in (store.last_error or "")
+        assert not sink.health().healthy and not writing.done()
+
+        await holder.close()  # the folder can be opened now
+        assert await store.wait_connected(timeout=60)
+        await asyncio.wait_for(writing, 60)
+        assert await store.ping()
+        health = sink.health()
+        assert health.healthy and health.lines_written == len(batch.lines)
+        [(count, distinct)] = await rows_of(
+            store, "SELECT count(), uniqExact(line_id) FROM sale_lines"
+        )
+        assert count == distinct == len(batch.lines)
+        assert await store.load_sink_offsets([tp.topic]) == {(tp.topic, 0): len(sales)}
+        versions = await rows_of(store, "SELECT version FROM schema_migrations ORDER BY version")
+        assert [version for (version,) in versions] == [1, 2, 3, 4]
+    finally:
+        await store.close()
+        await holder.close()

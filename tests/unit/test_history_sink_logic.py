@@ -1,10 +1,11 @@
-"""The ClickHouse sink's logic without Kafka or ClickHouse: backoff, retry, dedup, ordering."""
+"""The ClickHouse sink's logic without Kafka or ClickHouse: backoff, retry, dedup, ordering,
+and positions taken from ClickHouse rather than from the consumer group."""
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from itertools import pairwise
@@ -47,12 +48,31 @@ class FakeStore:
     """How many of the next inserts write their rows and then raise (a timeout after the
     server wrote): the retry must not write them again."""
     calls: list[str] = field(default_factory=list)
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    """What ``sink_offsets`` holds (the latest per partition)."""
+    offset_saves: list[tuple[dict[tuple[str, int], int], int]] = field(default_factory=list)
+    """Each save, with how many lines the store held at that moment."""
+    on_load: Callable[[], None] | None = None
+    """Run inside the next ``load_sink_offsets`` (a rebalance arriving meanwhile, say)."""
 
     def _maybe_fail(self, name: str) -> None:
         self.calls.append(name)
         if self.fail_next:
             self.fail_next -= 1
             raise ClickHouseDown(f"{name}: connection refused")
+
+    async def load_sink_offsets(self, topics: Collection[str]) -> dict[tuple[str, int], int]:
+        self._maybe_fail("load_sink_offsets")
+        hook, self.on_load = self.on_load, None
+        if hook is not None:
+            hook()
+        await asyncio.sleep(0)
+        return {key: value for key, value in self.offsets.items() if key[0] in topics}
+
+    async def save_sink_offsets(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        self._maybe_fail("save_sink_offsets")
+        self.offsets.update(offsets)
+        self.offset_saves.append((dict(offsets), len(self.lines)))
 
     async def existing_line_ids(
         self,
@@ -271,22 +291,58 @@ async def test_a_line_repeated_inside_a_batch_is_written_once() -> None:
 
 class FakeConsumer:
     """Serves each prepared fetch as one batch, then nothing; records each commit with how
-    many lines the store held at that moment."""
+    many lines the store held at that moment. Paused partitions are not served; seeks and
+    pauses are recorded."""
 
-    def __init__(self, fetches: list[dict[TopicPartition, list[FakeRecord]]], store: FakeStore):
+    def __init__(
+        self,
+        fetches: list[dict[TopicPartition, list[FakeRecord]]],
+        store: FakeStore,
+        assigned: Collection[TopicPartition] = (SALES, REJECTED),
+    ):
         # An empty answer after each fetch ends that batch's fetch window.
         self.script = [answer for fetch in fetches for answer in (fetch, {})]
         self.store = store
         self.commits: list[tuple[dict[TopicPartition, int], int]] = []
+        self.assigned = set(assigned)
+        self.paused: set[TopicPartition] = set()
+        self.seeks: list[tuple[TopicPartition, int | str]] = []
+        self.ignore_pause = False
+        """Serve paused partitions too: a fetch that completed just before the pause."""
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.assigned)
+
+    def pause(self, *partitions: TopicPartition) -> None:
+        self.paused.update(partitions)
+
+    def resume(self, *partitions: TopicPartition) -> None:
+        self.paused.difference_update(partitions)
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        self.seeks.append((partition, offset))
+
+    async def seek_to_beginning(self, *partitions: TopicPartition) -> bool:
+        self.seeks.extend((tp, "start") for tp in partitions)
+        return True
 
     async def getmany(self, timeout_ms: int = 0, max_records: int | None = None) -> dict:
-        if self.script:
+        if self.script and (self.ignore_pause or not (set(self.script[0]) & self.paused)):
             return self.script.pop(0)
         await asyncio.sleep(timeout_ms / 1000)
         return {}
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         self.commits.append((dict(offsets), len(self.store.lines)))
+
+
+def running(sink: HistorySink, consumer: FakeConsumer, assign: bool = True) -> asyncio.Task[None]:
+    """The sink's loop on ``consumer``; ``assign`` delivers the consumer's assignment first,
+    as the group coordinator would."""
+    sink._consumer = consumer  # type: ignore[assignment]
+    if assign:
+        sink._on_assigned(consumer, consumer.assignment())  # type: ignore[arg-type]
+    return asyncio.create_task(sink._run())
 
 
 async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -311,17 +367,19 @@ def fetch_of(sales: Sequence[Sale], first_offset: int) -> dict[TopicPartition, l
     }
 
 
-async def test_offsets_are_committed_only_after_the_rows_are_written() -> None:
+async def test_offsets_are_recorded_then_committed_only_after_the_rows_are_written() -> None:
     store = FakeStore(fail_next=3)
     consumer = FakeConsumer([fetch_of([sale(1), sale(2)], 0), fetch_of([sale(3)], 2)], store)
     sink = make_sink(store)
-    sink._consumer = consumer  # type: ignore[assignment]
-    task = asyncio.create_task(sink._run())
+    task = running(sink, consumer)
     await eventually(lambda: len(consumer.commits) == 2)
     await cancel(task)
 
-    # One commit per batch, each after its lines were in the store, never before.
+    # Per batch: rows, then the offsets in ClickHouse, then the group's commit; never before.
+    key = (SALES.topic, SALES.partition)
+    assert store.offset_saves == [({key: 2}, 4), ({key: 3}, 6)]
     assert consumer.commits == [({SALES: 2}, 4), ({SALES: 3}, 6)]
+    assert store.offsets == {key: 3}
     health = sink.health()
     assert health.batches == 2
     assert health.healthy and health.lines_written == 6
@@ -336,17 +394,124 @@ async def test_a_failing_store_holds_the_commit_back() -> None:
     consumer = FakeConsumer([fetch_of([sale(1)], 0)], store)
     sleeps = Sleeps()
     sink = make_sink(store, sleeps)
-    sink._consumer = consumer  # type: ignore[assignment]
-    task = asyncio.create_task(sink._run())
+    sink._positioned = {SALES, REJECTED}  # positioned before ClickHouse went down
+    task = running(sink, consumer, assign=False)
     await eventually(lambda: len(sleeps.delays) >= 20)
 
     assert consumer.commits == []
+    assert store.offset_saves == []
     assert not sink.health().healthy
     assert sink.health().consecutive_failures >= 20
     assert not await sink.caught_up()  # a batch in flight is never "caught up"
     await cancel(task)
     assert store.lines == []
     assert consumer.commits == []
+
+
+async def test_a_failing_offset_record_is_retried_after_the_rows() -> None:
+    store = FakeStore()
+    consumer = FakeConsumer([fetch_of([sale(1)], 0)], store)
+    sink = make_sink(store)
+    original = store.save_sink_offsets
+    failures = [2]
+
+    async def flaky(offsets: Mapping[tuple[str, int], int]) -> None:
+        if failures[0]:
+            failures[0] -= 1
+            raise ClickHouseDown("offsets: timeout")
+        await original(offsets)
+
+    store.save_sink_offsets = flaky  # type: ignore[method-assign]
+    task = running(sink, consumer)
+    await eventually(lambda: len(consumer.commits) == 1)
+    await cancel(task)
+    assert store.offset_saves == [({(SALES.topic, SALES.partition): 1}, 2)]
+    assert sorted(line_ids(store.lines)) == ["l-1-0", "l-1-1"]  # written once, not per retry
+    assert sink.health().healthy
+
+
+# --- positions: from ClickHouse, never from the consumer group ------------------------------
+
+
+async def test_partitions_start_where_clickhouse_says_or_at_the_beginning() -> None:
+    other = TopicPartition(TOPICS.sales.name, 5)
+    store = FakeStore(offsets={(SALES.topic, SALES.partition): 42, ("someone-else", 0): 7})
+    consumer = FakeConsumer([], store, assigned=(SALES, other, REJECTED))
+    sink = make_sink(store)
+    task = running(sink, consumer)
+    await eventually(lambda: not sink._pending)
+    assert sorted(consumer.seeks) == sorted([(SALES, 42), (other, "start"), (REJECTED, "start")])
+    assert consumer.paused == set()
+    assert sink._positioned == {SALES, other, REJECTED}
+    assert sink.health().healthy
+    await cancel(task)
+
+
+async def test_partitions_stay_paused_until_clickhouse_answers() -> None:
+    store = FakeStore(fail_next=10**9, offsets={(SALES.topic, SALES.partition): 3})
+    sleeps = Sleeps()
+    sink = make_sink(store, sleeps)
+    consumer = FakeConsumer([fetch_of([sale(3)], 3)], store, assigned=(SALES,))
+    task = running(sink, consumer)
+    await eventually(lambda: len(sleeps.delays) >= 5)
+    # While ClickHouse is down nothing is read: the group's position is never used.
+    assert store.lines == [] and consumer.commits == []
+    assert set(sleeps.health_seen) == {False}
+    assert "read the sink offsets" in (sink.health().last_error or "")
+    assert consumer.paused == {SALES} and consumer.seeks == []
+    store.fail_next = 0  # ClickHouse is back
+    await eventually(lambda: len(consumer.commits) == 1)
+    await cancel(task)
+    assert consumer.seeks == [(SALES, 3)]
+    assert sorted(line_ids(store.lines)) == ["l-3-0", "l-3-1"]
+    assert sink.health().healthy
+
+
+async def test_not_caught_up_while_partitions_wait_for_their_position() -> None:
+    store = FakeStore(fail_next=10**9)
+    consumer = FakeConsumer([], store, assigned=(SALES,))
+    sink = make_sink(store)
+    task = running(sink, consumer)
+    await eventually(lambda: sink.health().consecutive_failures >= 3)
+    assert not await sink.caught_up()
+    assert await sink.lag() == {SALES: None}
+    assert await sink.lag_total() is None
+    await cancel(task)
+
+
+async def test_messages_read_before_positioning_are_dropped() -> None:
+    """A fetch that completed before the assignment's pause holds messages from where the
+    consumer group said: they are not written, and the partition is sought again."""
+    store = FakeStore()
+    consumer = FakeConsumer([fetch_of([sale(1)], 0)], store, assigned=(SALES,))
+    consumer.ignore_pause = True
+    sink = make_sink(store)
+    sink._consumer = consumer  # type: ignore[assignment]
+    sink._on_assigned(consumer, {SALES})  # type: ignore[arg-type]
+    assert await sink._fetch() == {}
+    assert store.lines == [] and not sink._busy
+
+
+async def test_a_rebalance_while_reading_the_offsets_starts_positioning_over() -> None:
+    store = FakeStore(offsets={(SALES.topic, SALES.partition): 9})
+    consumer = FakeConsumer([], store, assigned=(SALES,))
+    sink = make_sink(store)
+    moved = TopicPartition(TOPICS.sales.name, 3)
+
+    def rebalance() -> None:
+        consumer.assigned = {moved}
+        consumer.paused &= consumer.assigned  # aiokafka forgets revoked partitions' state
+        sink._on_revoked({SALES})
+        sink._on_assigned(consumer, {moved})  # type: ignore[arg-type]
+
+    store.on_load = rebalance
+    task = running(sink, consumer)
+    await eventually(lambda: not sink._pending)
+    await cancel(task)
+    # The first answer was for the old assignment: nothing sought from it.
+    assert consumer.seeks == [(moved, "start")]
+    assert sink._positioned == {moved}
+    assert consumer.paused == set()
 
 
 def test_the_dedup_lookup_covers_the_neighbouring_days() -> None:
