@@ -81,6 +81,11 @@ class Lookups:
                     total.merge(found)
         return total.to_json()
 
+    def live_sellers(self, store_id: str) -> set[str]:
+        """Sellers with figures of the store in the live tables (month buckets, any date):
+        what the store's owner knows without ClickHouse, whenever it started."""
+        return {member for _, member, _ in self.tables.scan(store_id, "S", "month", "0", "9")}
+
     async def timeseries(
         self,
         store_id: str,

@@ -144,10 +144,13 @@ _SCHEMAS: dict[str, Any] = {
 
 _ERRORS = {
     "400": "Bad parameters",
-    "401": "No token, or a token refused",
+    "401": "No token, a token refused, or a wrong username or password",
     "403": "Outside the caller's scope",
+    "413": "More sale lines than one request may carry",
     "503": "Not ready, or the owning worker cannot answer",
 }
+# Errors a route answers because of its request body, whether or not it needs a token.
+_BODY_ERRORS = {"Credentials": {"401"}, "SaleLines": {"413"}}
 
 
 def document(routes: Sequence[Route]) -> dict[str, Any]:
@@ -183,8 +186,11 @@ def document(routes: Sequence[Route]) -> dict[str, Any]:
                     "application/json": {"schema": {"$ref": f"#/components/schemas/{route.body}"}}
                 },
             }
+        body_errors = _BODY_ERRORS.get(route.body or "", set())
         for status, text in _ERRORS.items():
-            if status in {"401", "403"} and not route.auth:
+            if status in {"401", "403"} and not route.auth and status not in body_errors:
+                continue
+            if status == "413" and status not in body_errors:
                 continue
             operation["responses"][status] = {
                 "description": text,

@@ -111,18 +111,23 @@ def covering_buckets(span: DateRange) -> tuple[list[str], list[str]]:
         month_end = _month_end(cursor)
         if cursor.day == 1 and month_end <= span.last:
             months.append(f"{cursor.year:04d}-{cursor.month:02d}")
-            cursor = month_end + timedelta(days=1)
+            stop = month_end
         else:
             stop = min(month_end, span.last)
-            while cursor <= stop:
-                days.append(cursor.isoformat())
-                cursor += timedelta(days=1)
+            days.extend(
+                (cursor + timedelta(days=offset)).isoformat()
+                for offset in range((stop - cursor).days + 1)
+            )
+        if stop >= span.last:
+            break  # stepping past the range's last day could overflow at 9999-12-31
+        cursor = stop + timedelta(days=1)
     return months, days
 
 
 def _month_end(day: date) -> date:
-    next_month = date(day.year + day.month // 12, day.month % 12 + 1, 1)
-    return next_month - timedelta(days=1)
+    if day.month == 12:  # not via January of the next year: 9999-12 has none
+        return date(day.year, 12, 31)
+    return date(day.year, day.month + 1, 1) - timedelta(days=1)
 
 
 def bucket_bounds(span: DateRange, granularity: Grain) -> tuple[str, str]:

@@ -13,11 +13,13 @@ seller's figures are summed over the stores they sold in, each asked of its owne
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import orjson
 from faust.exceptions import SameNode
@@ -231,7 +233,7 @@ async def seller_summary(
             ctx,
             request,
             store_id,
-            f"/api/v1/stores/{store_id}/sellers/{seller_id}/summary",
+            f"/api/v1/stores/{_segment(store_id)}/sellers/{_segment(seller_id)}/summary",
             lambda store_id=store_id: ctx.lookups.summary(
                 store_id, seller_id, span, ctx.live_start()
             ),
@@ -253,7 +255,7 @@ async def seller_timeseries(
             ctx,
             request,
             store_id,
-            f"/api/v1/stores/{store_id}/sellers/{seller_id}/timeseries",
+            f"/api/v1/stores/{_segment(store_id)}/sellers/{_segment(seller_id)}/timeseries",
             lambda store_id=store_id: _series(ctx, request, store_id, seller_id),
         )
         for point in part["points"]:
@@ -385,6 +387,9 @@ async def _stores_of_seller(
 
 async def _sellers_of_store(ctx: ApiContext, store_id: str) -> set[str]:
     sellers = set(ctx.aggregator.sellers_by_store.get(store_id, ()))
+    # The live tables too: a worker that took the store over (rebalance, restart) has seen
+    # none of its sales yet, and its ClickHouse may not hold them all (chDB is per worker).
+    sellers |= ctx.lookups.live_sellers(store_id)
     sellers |= set(await ctx.history.store_sellers(store_id))
     return sellers
 
@@ -397,14 +402,14 @@ async def _from_owner(
     local: Callable[[], Awaitable[Any]],
 ) -> Any:
     """The answer for one store: computed here if this worker owns it, else asked of the
-    owner with the caller's own token."""
+    owner with the caller's own token. ``path`` is percent-encoded (``_segment``)."""
     try:
         url = ctx.app.router.key_store("aggregates", store_id)
     except KeyError:
         raise ApiError(503, "unavailable", "partitions are being assigned; try again") from None
     if _same_node(ctx, url):
         return await local()
-    target = url.with_path(path).with_query(request.query)
+    target = url.with_path(path, encoded=True).with_query(request.query)
     headers = {"Authorization": request.headers.get("Authorization", "")}
     async with ctx.app.http_client.get(target, headers=headers) as response:
         payload = await response.json(loads=orjson.loads)
@@ -427,6 +432,12 @@ async def _forward_to_owner(
         raise ApiError(
             503, "unavailable", f"the worker owning this store cannot answer: {error}"
         ) from None
+
+
+def _segment(value: str) -> str:
+    """One path segment, percent-encoded for ``_from_owner``'s already-encoded paths: an id
+    holding '/' or '..' must reach the owner's route for that id, not another route."""
+    return quote(value, safe="", errors="surrogateescape").replace(".", "%2E")
 
 
 def _same_node(ctx: ApiContext, url: Any) -> bool:
@@ -630,4 +641,7 @@ def register(app: faust.App, ctx: ApiContext) -> None:
     for route in ROUTES:
         by_path.setdefault(route.path, []).append(route)
     for path, routes in by_path.items():
-        app.page(path, name=path)(_view_for(ctx, path, routes))
+        # A path parameter takes anything but '/': aiohttp's default also refuses '{' and '}',
+        # which would leave ids holding them unreachable (a plain-text 404, not our JSON).
+        pattern = re.sub(r"{(\w+)}", r"{\1:[^/]+}", path)
+        app.page(pattern, name=path)(_view_for(ctx, path, routes))
