@@ -36,6 +36,7 @@ from app.api.periods import (
     parse_limit,
     parse_range,
 )
+from app.history.client import HistoryUnavailableError
 from app.metrics import WorkerMetrics, render
 from app.settings import Settings
 
@@ -297,6 +298,8 @@ async def ingest_sales(
     records = body if isinstance(body, list) else body.get("rows")
     if not isinstance(records, list) or not records:
         raise ApiError(400, "bad_request", "send a JSON array of sale lines, or {'rows': [...]}")
+    if not all(isinstance(record, dict) for record in records):
+        raise ApiError(400, "bad_request", "every sale line must be a JSON object")
     if len(records) > MAX_INGEST_RECORDS:
         raise ApiError(
             413, "too_large", f"at most {MAX_INGEST_RECORDS} lines a request; split the batch"
@@ -623,6 +626,11 @@ def _view_for(ctx: ApiContext, path: str, routes: list[Route]) -> type[View]:
             except BadParameter as error:
                 status = 400
                 response = _error(self, 400, "bad_parameter", str(error))
+            except HistoryUnavailableError as error:
+                status = 503
+                response = _error(
+                    self, 503, "history_unavailable", f"older figures cannot be read now: {error}"
+                )
             except Exception:
                 log.exception("%s %s failed", route.method, path)
                 status = 500
