@@ -24,7 +24,6 @@ it takes: a batch is never skipped. Messages that are not DataApp records are co
 from __future__ import annotations
 
 import asyncio
-import bisect
 import logging
 import random
 import time
@@ -42,6 +41,7 @@ from agents.decode import decode_sale
 from app.history.client import backoff_delay
 from app.history.rows import LINE_ID, LOCAL_DATE, REJECTION_ID, STORE_ID, rejection_row, sale_rows
 from app.ingest.kafka_sink import stop_consumer
+from app.metrics import Histogram
 from app.records import Rejection
 from app.topics import TopicSet
 
@@ -169,10 +169,8 @@ class SinkHealth:
     batches: int
     last_batch_seconds: float | None
     recent_batch_seconds: tuple[float, ...]
-    latency_buckets: tuple[tuple[float, int], ...]
-    """Cumulative ``(upper bound, count)`` pairs, the last bound ``inf``: a Prometheus
-    histogram's buckets, with ``latency_sum`` and ``batches`` as its sum and count."""
-    latency_sum: float
+    latency: Histogram
+    """Batch latencies (a copy), for the Prometheus histogram."""
 
 
 @dataclass(slots=True)
@@ -185,25 +183,14 @@ class _Counters:
     consecutive_failures: int = 0
     last_error: str | None = None
     last_batch_seconds: float | None = None
-    latency_sum: float = 0.0
-    bucket_counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS_S) + 1))
+    latency: Histogram = field(default_factory=lambda: Histogram(LATENCY_BUCKETS_S))
     recent: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_LATENCIES))
 
     def observe(self, seconds: float) -> None:
         self.batches += 1
         self.last_batch_seconds = seconds
-        self.latency_sum += seconds
-        self.bucket_counts[bisect.bisect_left(LATENCY_BUCKETS_S, seconds)] += 1
+        self.latency.observe(seconds)
         self.recent.append(seconds)
-
-    def cumulative_buckets(self) -> tuple[tuple[float, int], ...]:
-        bounds = (*LATENCY_BUCKETS_S, float("inf"))
-        total = 0
-        pairs: list[tuple[float, int]] = []
-        for bound, count in zip(bounds, self.bucket_counts, strict=True):
-            total += count
-            pairs.append((bound, total))
-        return tuple(pairs)
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:
@@ -532,8 +519,7 @@ class HistorySink:
             batches=counters.batches,
             last_batch_seconds=counters.last_batch_seconds,
             recent_batch_seconds=tuple(counters.recent),
-            latency_buckets=counters.cumulative_buckets(),
-            latency_sum=counters.latency_sum,
+            latency=counters.latency.copy(),
         )
 
     async def lag(self) -> dict[TopicPartition, int | None]:

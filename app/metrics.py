@@ -16,10 +16,19 @@ LATENCY_BUCKETS: tuple[float, ...] = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 
 @dataclass(slots=True)
 class Histogram:
+    """Counts per upper bound (the last one unbounded), their sum and count."""
+
     buckets: tuple[float, ...] = LATENCY_BUCKETS
-    counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    counts: list[int] = field(default_factory=list)
     total: float = 0.0
     count: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.counts:
+            self.counts = [0] * (len(self.buckets) + 1)
+
+    def copy(self) -> Histogram:
+        return Histogram(self.buckets, list(self.counts), self.total, self.count)
 
     def observe(self, value: float) -> None:
         self.counts[bisect_left(self.buckets, value)] += 1
@@ -67,7 +76,7 @@ def render(
     metrics: WorkerMetrics,
     consumer_lag: Mapping[str, Mapping[int, int]],
     sink: Mapping[str, float],
-    sink_latency: tuple[tuple[tuple[float, int], ...], float, int] | None,
+    sink_latency: Histogram | None,
 ) -> str:
     """The exposition text. ``consumer_lag`` is topic -> partition -> messages behind;
     ``sink`` the history sink's counters by name."""
@@ -135,20 +144,11 @@ def render(
             [f"dataapp_history_{name} {value}"],
         )
     if sink_latency is not None:
-        buckets, total, count = sink_latency
-        name = "dataapp_history_batch_seconds"
         family(
-            name,
+            "dataapp_history_batch_seconds",
             "histogram",
             "Time to write one batch to ClickHouse (dedup query and insert).",
-            [
-                *(
-                    f'{name}_bucket{{le="{"+Inf" if bound == float("inf") else repr(bound)}"}} {n}'
-                    for bound, n in buckets
-                ),
-                f"{name}_sum {total}",
-                f"{name}_count {count}",
-            ],
+            sink_latency.lines("dataapp_history_batch_seconds"),
         )
     family(
         "dataapp_http_requests_total",

@@ -127,6 +127,15 @@ class WorkerProcess:
         assert answer.status == 200, f"GET {path}: {answer.status} {answer.body}"
         return answer.body
 
+    def metric(self, name: str) -> float:
+        """One unlabelled series of ``/metrics``."""
+        answer = self.request("GET", "/metrics")
+        assert answer.status == 200, answer.body
+        for line in answer.body.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        raise AssertionError(f"no metric {name}")
+
     def add_user(self, username: str, role: str, store: str = "", seller: str = "") -> str:
         """Creates the user (through the CLI, as an operator would) and returns a token."""
         password = f"{username}-secret-pw"

@@ -334,8 +334,7 @@ async def metrics(ctx: ApiContext, request: Request, _: Any, __: Any) -> Any:
         "batches_total": health.batches,
         "caught_up": 1.0 if await ctx.sink.caught_up() else 0.0,
     }
-    latency = (health.latency_buckets, health.latency_sum, health.batches)
-    return render(ctx.metrics, ctx.consumer_lag(), sink_counters, latency)
+    return render(ctx.metrics, ctx.consumer_lag(), sink_counters, health.latency)
 
 
 async def openapi(ctx: ApiContext, request: Request, _: Any, __: Any) -> Any:

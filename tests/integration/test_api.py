@@ -38,6 +38,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from app.api.auth import User, issue_token
+from app.api.lookups import FIGURE_NAMES
 from app.api.openapi import document
 from app.api.routes import MAX_INGEST_RECORDS, ROUTES, Route
 from app.records import Sale
@@ -139,13 +140,6 @@ def owned_partitions(worker: WorkerProcess, topic: str) -> set[int]:
     """The partitions of ``topic`` the worker's consumer holds (its lag series)."""
     pattern = re.compile(rf'^dataapp_consumer_lag{{topic="{re.escape(topic)}",partition="(\d+)"}}')
     return {int(m.group(1)) for line in prometheus(worker) if (m := pattern.match(line))}
-
-
-def metric(worker: WorkerProcess, name: str) -> float:
-    for line in prometheus(worker):
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"no metric {name}")
 
 
 # --------------------------------------------------------------------------- schema check
@@ -976,17 +970,7 @@ def test_fuzz_ingest(chain: Chain, spec: dict[str, Any]) -> None:
 
 # --------------------------------------------------------------------------- c. figures
 
-FIGURES = (
-    "revenue_cents",
-    "cost_cents",
-    "margin_cents",
-    "uncosted_revenue_cents",
-    "units",
-    "returned_units",
-    "lines",
-    "orders",
-    "customers",
-)
+FIGURES = FIGURE_NAMES
 
 
 def figures_of(counters: list[tuple[int, ...]]) -> dict[str, int | None]:

@@ -38,6 +38,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from app.api.lookups import FIGURE_NAMES
 from tests.worker_tools import REPO, WorkerProcess, dataapp, worker_environment
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.data]
@@ -59,17 +60,7 @@ SKETCH_EXACT_UP_TO = 128
 SKETCH_TOLERANCE = 0.05
 PASSWORD = "admin-secret-pw"  # what WorkerProcess.add_user gives user "admin"
 
-FIGURES = (
-    "revenue_cents",
-    "cost_cents",
-    "margin_cents",
-    "uncosted_revenue_cents",
-    "units",
-    "returned_units",
-    "lines",
-    "orders",
-    "customers",
-)
+FIGURES = FIGURE_NAMES
 Figures = dict[str, int]
 Views = dict[tuple[str, ...], Any]
 """Every reconciled figure, by a key such as ("month", store, "2010-12"), ("day", store,
@@ -520,15 +511,6 @@ def differences(got: Views, expected: Views, customers: CustomersRule, what: str
 # --- the worker -----------------------------------------------------------------------------
 
 
-def metric(worker: WorkerProcess, name: str) -> float:
-    answer = worker.request("GET", "/metrics")
-    assert answer.status == 200, answer.body
-    for line in answer.body.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"no metric {name}")
-
-
 def sign_in(worker: WorkerProcess) -> str:
     answer = worker.request(
         "POST", "/api/v1/auth/token", body={"username": "admin", "password": PASSWORD}
@@ -548,7 +530,7 @@ def wait_until_complete(worker: WorkerProcess, token: str, accepted: int) -> lis
             worker.get(f"/api/v1/stores/{s}/summary?from={WHOLE[0]}&to={WHOLE[1]}", token)["lines"]
             for s in stores
         )
-        caught_up = metric(worker, "dataapp_history_caught_up")
+        caught_up = worker.metric("dataapp_history_caught_up")
         if lines == accepted and caught_up == 1.0:
             return stores
         assert lines <= accepted, f"{lines} lines in the tables, only {accepted} accepted"

@@ -47,19 +47,10 @@ def generated_sales(folder: Path, days: int, orders_per_day: int) -> Path:
     return folder / "sales.csv"
 
 
-def metric(worker: WorkerProcess, name: str) -> float:
-    answer = worker.request("GET", "/metrics")
-    assert answer.status == 200, answer.body
-    for line in answer.body.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"no metric {name}")
-
-
 def wait_for_lines(worker: WorkerProcess, at_least: int, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if metric(worker, "dataapp_lines_processed_total") >= at_least:
+        if worker.metric("dataapp_lines_processed_total") >= at_least:
             return
         time.sleep(0.05)
     raise AssertionError(f"never processed {at_least} lines:\n{worker.tail()}")
@@ -78,13 +69,12 @@ def wait_until_complete(worker: WorkerProcess, token: str, accepted: int) -> Non
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         lines = stores_total_lines(worker, token)
-        caught_up = metric(worker, "dataapp_history_caught_up")
+        caught_up = worker.metric("dataapp_history_caught_up")
         if lines == accepted and caught_up == 1.0:
             return
         time.sleep(0.5)
     raise AssertionError(
-        f"incomplete: {lines} of {accepted} lines, history caught up: {caught_up}\n"
-        f"{worker.tail()}"
+        f"incomplete: {lines} of {accepted} lines, history caught up: {caught_up}\n{worker.tail()}"
     )
 
 

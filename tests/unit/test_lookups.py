@@ -159,7 +159,8 @@ def test_metrics_text_is_prometheus_exposition() -> None:
     metrics.lines_processed = 12
     metrics.rejections["invalid_record"] = 2
     metrics.batch_seconds.observe(0.02)
-    sink_latency = (((0.1, 1), (float("inf"), 1)), 0.05, 1)
+    sink_latency = Histogram((0.1,))
+    sink_latency.observe(0.05)
     text = render(metrics, {"sales": {0: 3}}, {"healthy": 1.0}, sink_latency)
     assert "dataapp_lines_processed_total 12" in text
     assert 'dataapp_rejections_total{reason="invalid_record"} 2' in text
