@@ -33,8 +33,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Each prints its figures and a ratio against a ceiling measured in the same run
+# (docs/benchmarks.md has the results and what limits them).
 bench: $(STAMP) java
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/worker.py
+	$(BIN)/python bench/lookups.py
+	$(BIN)/python bench/memory.py
 
 kafka-down: $(STAMP)
 	$(BIN)/dataapp kafka down
