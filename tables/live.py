@@ -149,10 +149,18 @@ class LiveTables:
         return Totals.from_bytes(value) if value is not None else None
 
     def scan(
-        self, store_id: str, dimension: Dimension, grain: Grain, first: str, last: str
+        self,
+        store_id: str,
+        dimension: Dimension,
+        grain: Grain,
+        first: str,
+        last: str,
+        customers: bool = True,
     ) -> Iterator[tuple[str, str, Totals]]:
         """``(bucket, member, totals)`` of one store, dimension and grain, for buckets
-        ``first`` to ``last`` inclusive, in key order."""
+        ``first`` to ``last`` inclusive, in key order; ``customers=False`` leaves the
+        distinct-customer sketches out (much cheaper)."""
+        decode = Totals.from_bytes if customers else Totals.counters_from_bytes
         db = self._db(store_id)
         if db is None:
             return
@@ -163,7 +171,7 @@ class LiveTables:
             if raw_key > stop:
                 break
             bucket, member = raw_key.decode()[len(prefix) :].split(SEP, 1)
-            yield bucket, member, Totals.from_bytes(value)
+            yield bucket, member, decode(value)
 
     def stores(self) -> set[str]:
         """Every store with aggregates on this worker: one seek per store, not a full scan."""

@@ -86,6 +86,12 @@ class Totals:
         )
 
     @classmethod
+    def counters_from_bytes(cls, data: bytes) -> Totals:
+        """The counters only, customers left empty: several times cheaper than
+        ``from_bytes`` where distinct customers are not wanted (rankings)."""
+        return cls(*_COUNTERS.unpack_from(data))
+
+    @classmethod
     def from_bytes(cls, data: bytes) -> Totals:
         counters = _COUNTERS.unpack_from(data)
         return cls(*counters, customers=DistinctSketch.from_bytes(data[_COUNTERS.size :]))

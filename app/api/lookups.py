@@ -71,7 +71,11 @@ class Lookups:
         return figures
 
     def _live_summary(self, store_id: str, seller_id: str | None, span: DateRange) -> Figures:
-        dimension, member = _dimension(seller_id)
+        return self._live_totals(store_id, *_dimension(seller_id), span).to_json()
+
+    def _live_totals(
+        self, store_id: str, dimension: Dimension, member: str, span: DateRange
+    ) -> Totals:
         total = Totals()
         months, days = covering_buckets(span)
         for grain, labels in (("month", months), ("day", days)):
@@ -79,7 +83,7 @@ class Lookups:
                 found = self.tables.get(aggregate_key(store_id, dimension, grain, label, member))
                 if found is not None:
                     total.merge(found)
-        return total.to_json()
+        return total
 
     def live_sellers(self, store_id: str) -> set[str]:
         """Sellers with figures of the store in the live tables (month buckets, any date):
@@ -144,9 +148,13 @@ class Lookups:
                 if row.get("product_name"):
                     names[row["sku"]] = row["product_name"]
         if live is not None:
+            # Ranked on the counters alone; distinct customers, the costly part, are merged
+            # for the products returned only.
             merged: dict[str, Totals] = {}
             first, last = bucket_bounds(live, "day")
-            for _, sku, totals in self.tables.scan(store_id, "P", "day", first, last):
+            for _, sku, totals in self.tables.scan(
+                store_id, "P", "day", first, last, customers=False
+            ):
                 if sku in merged:
                     merged[sku].merge(totals)
                 else:
@@ -155,8 +163,13 @@ class Lookups:
                 products[sku] = add_figures(products[sku], totals.to_json())
         field = {"revenue": "revenue_cents", "units": "units", "margin": "margin_cents"}[by]
         ranked = sorted(products.items(), key=lambda item: (-item[1][field], item[0]))[:limit]
-        unnamed = [sku for sku, _ in ranked if sku not in names]
-        names.update(await self.history.product_names(store_id, unnamed))
+        if live is not None:
+            for sku, figures in ranked:
+                customers = self._live_totals(store_id, "P", sku, live).customers.estimate()
+                figures["customers"] += customers
+        unnamed = [sku for sku, _ in ranked if sku not in names and sku not in self.product_names]
+        if unnamed:
+            names.update(await self.history.product_names(store_id, unnamed))
         return [
             {
                 "rank": position,

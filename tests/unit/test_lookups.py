@@ -49,17 +49,15 @@ class MemoryTables:
         return Totals.from_bytes(value) if value is not None else None
 
     def scan(
-        self, store: str, dimension: str, grain: str, first: str, last: str
+        self, store: str, dimension: str, grain: str, first: str, last: str, customers: bool = True
     ) -> Iterator[tuple[str, str, Totals]]:
         code = {"hour": "h", "day": "d", "month": "m"}[grain]
+        decode = Totals.from_bytes if customers else Totals.counters_from_bytes
         for key in sorted(self.data):
             key_store, key_dimension, key_grain, bucket, member = split_key(key)
-            if (key_store, key_dimension, key_grain) == (
-                store,
-                dimension,
-                code,
-            ) and first <= bucket <= last:
-                yield bucket, member, Totals.from_bytes(self.data[key])
+            wanted = (key_store, key_dimension, key_grain) == (store, dimension, code)
+            if wanted and first <= bucket <= last:
+                yield bucket, member, decode(self.data[key])
 
 
 class History:
@@ -151,6 +149,8 @@ async def test_ranking_merges_history_and_live_and_names_products() -> None:
         (2, "A", 3000),
     ]
     assert ranked[0]["product_name"] == "Bolsa" and ranked[1]["product_name"] == "name of A"
+    # Distinct customers are merged for the products returned: A was bought by o1 and o3.
+    assert (ranked[0]["customers"], ranked[1]["customers"]) == (1, 2)
     assert history.asked[0][-1] > 2  # every product of the old days, not just the top two
 
 
