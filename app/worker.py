@@ -112,12 +112,17 @@ def build_worker(settings: Settings, bootstrap: str, web_host: str = "127.0.0.1"
 
     async def aggregate(stream: Any) -> None:
         async for events in stream.take_events(BATCH_EVENTS, within=BATCH_WITHIN_SECONDS):
+            # Faust acknowledges a batch even when its processing raised or was cancelled,
+            # and its shutdown would then commit the open transaction: half a batch's records
+            # with all of its offsets, a lost batch. Leaving at once instead aborts that
+            # transaction; the next start rebuilds the tables and redoes the batch whole.
             try:
                 await aggregator.process(events)
-            except BaseException:
-                # Faust acknowledges a batch even when its processing raised, and would commit
-                # its offsets with half of its updates: a lost batch. Dying here instead
-                # aborts the open transaction; the next start redoes the batch whole.
+            except asyncio.CancelledError:
+                log.warning("stopped in the middle of a batch; the next start redoes it")
+                logging.shutdown()
+                os._exit(0)
+            except Exception:
                 log.critical("aggregation failed; stopping the worker", exc_info=True)
                 logging.shutdown()
                 os._exit(70)
