@@ -146,8 +146,9 @@ def build_worker(settings: Settings, bootstrap: str, web_host: str = "127.0.0.1"
     ingest_pipeline: list[Any] = []
     ingest_lock = asyncio.Lock()
 
-    async def ingest() -> Any:
-        """The API's ingestion pipeline, started on first use, with a ledger of its own."""
+    async def ingest(records: list[Any], source_name: str) -> Any:
+        """The API's ingestion: one pipeline with a ledger of its own, started on first use,
+        and one request at a time (its producer runs one transaction after another)."""
         async with ingest_lock:
             if not ingest_pipeline:
                 from app.ingest.kafka_sink import KafkaSalesSink
@@ -161,7 +162,7 @@ def build_worker(settings: Settings, bootstrap: str, web_host: str = "127.0.0.1"
                 ingest_pipeline.append(
                     IngestPipeline(load_mapping("canonical"), kafka_sink, settings.pseudonym_key())
                 )
-            return ingest_pipeline[0]
+            return await ingest_pipeline[0].ingest_records(records, source_name)
 
     def ready() -> dict[str, bool]:
         return {

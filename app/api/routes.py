@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     import faust
 
     from agents.aggregate import SalesAggregator
-    from app.ingest.pipeline import IngestPipeline
+    from app.ingest.pipeline import IngestSummary
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class ApiContext:
     metrics: WorkerMetrics
     history: Any
     sink: Any
-    ingest: Callable[[], Awaitable[IngestPipeline]]
+    ingest: Callable[[list[Any], str], Awaitable[IngestSummary]]
     ready: Callable[[], dict[str, bool]]
     consumer_lag: Callable[[], dict[str, dict[int, int]]]
     token_key: bytes = field(default=b"")
@@ -304,10 +304,8 @@ async def ingest_sales(
         raise ApiError(
             413, "too_large", f"at most {MAX_INGEST_RECORDS} lines a request; split the batch"
         )
-    pipeline = await ctx.ingest()
-    summary = await pipeline.ingest_records(
-        records, source_name=f"api:{principal.username if principal else 'anonymous'}"
-    )
+    source = f"api:{principal.username if principal else 'anonymous'}"
+    summary = await ctx.ingest(records, source)
     return summary.to_dict()
 
 
