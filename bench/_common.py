@@ -96,21 +96,15 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 def wait_ready(worker: WorkerProcess, timeout: float = 300, poll: float = 0.05) -> float:
     """Seconds from now until ``/readyz`` answers 200 (the worker must have been started)."""
-    started = time.perf_counter()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert worker.process is not None
-        if worker.process.poll() is not None:
-            raise RuntimeError(f"worker exited ({worker.process.returncode}):\n{worker.tail()}")
-        with contextlib.suppress(OSError):
-            if worker.request("GET", "/readyz").status == 200:
-                return time.perf_counter() - started
-        time.sleep(poll)
-    raise RuntimeError(f"worker not ready after {timeout} s:\n{worker.tail()}")
+    return _wait_for(worker, "/readyz", timeout, poll)
 
 
 def wait_healthy(worker: WorkerProcess, timeout: float = 300, poll: float = 0.05) -> float:
     """Seconds from now until ``/healthz`` answers (the web server is up)."""
+    return _wait_for(worker, "/healthz", timeout, poll)
+
+
+def _wait_for(worker: WorkerProcess, path: str, timeout: float, poll: float) -> float:
     started = time.perf_counter()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -118,10 +112,10 @@ def wait_healthy(worker: WorkerProcess, timeout: float = 300, poll: float = 0.05
         if worker.process.poll() is not None:
             raise RuntimeError(f"worker exited ({worker.process.returncode}):\n{worker.tail()}")
         with contextlib.suppress(OSError):
-            if worker.request("GET", "/healthz").status == 200:
+            if worker.request("GET", path).status == 200:
                 return time.perf_counter() - started
         time.sleep(poll)
-    raise RuntimeError(f"worker never answered /healthz in {timeout} s:\n{worker.tail()}")
+    raise RuntimeError(f"worker: no 200 from {path} in {timeout} s:\n{worker.tail()}")
 
 
 def metrics(worker: WorkerProcess) -> dict[str, float]:
