@@ -12,7 +12,6 @@ behind, and its successor processes it again from the last committed offset.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from time import perf_counter
@@ -56,8 +55,6 @@ class SalesAggregator:
         """Sellers seen in this worker's partitions since it started (the API's directory)."""
         self.product_names: dict[str, str] = {}
         """Latest name seen per product, for rankings of days not yet in ClickHouse."""
-        self.changed = asyncio.Event()
-        """Set after each batch: views that push updates wait on it."""
 
     async def process(self, events: Sequence[EventT]) -> None:
         started = perf_counter()
@@ -111,8 +108,6 @@ class SalesAggregator:
         self.metrics.events_processed += len(events)
         self.metrics.batches += 1
         self.metrics.batch_seconds.observe(perf_counter() - started)
-        self.changed.set()
-        self.changed.clear()
 
     def _dead_letter(self, event: EventT, error: InvalidMessage) -> tuple[bytes, bytes]:
         message = event.message

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -258,3 +259,16 @@ async def bare_restore(bootstrap: str, prefix: str, folder: Path) -> tuple[int, 
     finally:
         for db in dbs.values():
             db.close()
+
+
+def run_with_broker(body: Callable[[Any, Path], int]) -> int:
+    """Run ``body(broker, work_folder)`` with a broker of its own (or DATAAPP_KAFKA_BOOTSTRAP's)
+    and a temporary folder, both gone afterwards; Ctrl-C exits 130."""
+    with tempfile.TemporaryDirectory(prefix="dataapp-bench-") as folder:
+        work = Path(folder)
+        try:
+            with broker(work) as running:
+                return body(running, work)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130

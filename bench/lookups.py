@@ -25,7 +25,6 @@ import asyncio
 import random
 import resource
 import sys
-import tempfile
 import time
 import uuid
 from collections import defaultdict
@@ -285,14 +284,7 @@ def main() -> int:
     parser.add_argument("--orders-per-day", type=int, default=2000)
     parser.add_argument("--timeout", type=float, default=300, help="seconds to load the worker")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="dataapp-bench-") as folder:
-        work = Path(folder)
-        try:
-            with _common.broker(work) as broker:
-                return main_sync(args, broker.bootstrap, work)
-        except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
-            return 130
+    return _common.run_with_broker(lambda b, w: main_sync(args, b.bootstrap, w))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import math
 import random
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -253,14 +252,7 @@ def main() -> int:
     parser.add_argument("--no-restart", action="store_true", help="skip the restart")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per wait")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="dataapp-bench-") as folder:
-        work = Path(folder)
-        try:
-            with _common.broker(work) as broker:
-                return main_sync(args, broker.bootstrap, work)
-        except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
-            return 130
+    return _common.run_with_broker(lambda b, w: main_sync(args, b.bootstrap, w))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -532,14 +531,9 @@ def main() -> int:
     )
     parser.add_argument("--timeout", type=float, default=240, help="seconds for the worker")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="dataapp-bench-") as folder:
-        work = Path(folder)
-        try:
-            with _common.broker(work) as broker:
-                return asyncio.run(main_async(args, broker.bootstrap, broker.pid, work))
-        except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
-            return 130
+    return _common.run_with_broker(
+        lambda b, w: asyncio.run(main_async(args, b.bootstrap, b.pid, w))
+    )
 
 
 if __name__ == "__main__":

@@ -196,9 +196,6 @@ class LiveTables:
             return None
         return store._dbs[partition]  # type: ignore[attr-defined]
 
-    def owns(self, store_id: str, assigned: set[int]) -> bool:
-        return self.partition_of(store_id) in assigned
-
 
 def _encoded_by_store(values: Mapping[str, bytes]) -> dict[str, list[tuple[bytes, bytes]]]:
     grouped: dict[str, list[tuple[bytes, bytes]]] = {}
