@@ -7,7 +7,8 @@ the dead letters.
 Exactly once: under Faust's ``exactly_once`` guarantee every table update and dead letter is
 written by the transactional producer of the source partition, in the transaction that also
 commits that partition's offsets; a worker killed mid-batch leaves nothing of the batch
-behind, and its successor processes it again from the last committed offset.
+behind, and its successor processes it again from the last committed offset. Which events a
+batch may count, and why the agent rather than Faust commits, is ``agents/transactions.py``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class SalesAggregator:
         self,
         app: faust.App,
         tables: LiveTables,
+        source_topic: str,
         rejected_topic: str,
         metrics: WorkerMetrics,
     ) -> None:
@@ -50,7 +52,7 @@ class SalesAggregator:
         self.tables = tables
         self.rejected_topic = rejected_topic
         self.metrics = metrics
-        self.transactions = SourceTransactions(app, tables.source_topic, rejected_topic)
+        self.transactions = SourceTransactions(app, source_topic, rejected_topic)
         self.sellers_by_store: dict[str, set[str]] = {}
         """Sellers seen in this worker's partitions since it started (the API's directory)."""
         self.product_names: dict[str, str] = {}
@@ -59,10 +61,15 @@ class SalesAggregator:
     async def process(self, events: Sequence[EventT]) -> None:
         started = perf_counter()
         received = len(events)
-        events = self.transactions.not_yet_committed(events)
+        await self.tables.wait_ready(lambda: self.app.consumer_generation_id)
+        events = self.transactions.to_process(events)
         if len(events) < received:
+            self.metrics.events_dropped += received - len(events)
             log.info(
-                "skipped %d events already committed or no longer owned", received - len(events)
+                "dropped %d of %d events: already counted, from before a rebalance or of a "
+                "partition no longer owned",
+                received - len(events),
+                received,
             )
         sales: list[Sale] = []
         partition_of_store: dict[str, int] = {}

@@ -2,12 +2,21 @@
 its dead letters and the source offsets it consumed commit together, or not at all.
 
 Faust's ``exactly_once`` keeps one transactional producer per assigned source partition and
-commits their transactions on a timer with the offsets of the events acknowledged so far. A
-batch that is mid-way when the timer fires would see its changelog records committed with the
-offsets of the batch before it; a worker killed right after counts that batch twice on
-restart. So the agent commits each batch itself, holding the partition's transaction lock
-from its first record to the commit, and tells Faust's consumer what it committed; Faust's
-own commits (its timer is set far apart in ``app/worker.py``) then have nothing to add.
+commits their transactions with the offsets of the events acknowledged so far: on a timer, at
+each rebalance and at stop. Two of its habits lose or double-count events for an agent that
+works in batches:
+
+- a batch that is mid-way when Faust commits would see its changelog records committed with
+  the offsets of the batch before it; a worker killed right after counts that batch twice;
+- at a rebalance, Faust acknowledges the events it skips (fetched before the rebalance, or
+  while the flow is stopped) and then commits the acknowledged offsets: skipped events that
+  follow the last processed one are committed without ever being counted.
+
+So the agent alone commits source offsets (``app/faust_patches.py`` turns Faust's own commit
+off for this app): each batch, holding the partition's transaction lock from its first record
+to the commit. Events are taken only from the current consumer generation and from the
+committed offset on, once each; whatever is dropped here is read again, because every
+rebalance ends with Faust seeking each partition to its committed offset.
 
 This reaches into Faust's producer (its transactional producers and their locks) and its
 consumer's committed offsets; nothing else in DataApp does.
@@ -51,26 +60,43 @@ class SourceTransactions:
         self.app = app
         self.source_topic = source_topic
         self.dead_letter_topic = dead_letter_topic
+        self.committed: dict[int, int] = {}
+        """Partition -> next offset to read, as this worker last committed it."""
 
-    def not_yet_committed(self, events: Sequence[EventT]) -> list[EventT]:
-        """The events this worker still has to process.
+    def to_process(self, events: Sequence[EventT]) -> list[EventT]:
+        """The events of a batch that this worker must count: each once, none committed yet.
 
-        Events fetched before a rebalance can wait in a batch buffer while the partition is
-        revoked and assigned again, and the partition is then read again from its committed
-        offset: the same message would come twice. And a partition may have gone to another
-        worker meanwhile. Events below the committed offset, or of partitions this worker no
-        longer owns, are dropped here.
+        Dropped, to be read again after the rebalance's seek to the committed offsets: events
+        fetched in an earlier consumer generation, and of partitions this worker no longer
+        owns. Dropped for good: events below the committed offset, and second copies of an
+        event, which a seek during a rebalance can put in the same batch as the first.
         """
-        consumer = self.app.consumer
+        app = self.app
+        consumer = app.consumer
         assigned = consumer.assignment()
-        committed = consumer._committed_offset  # type: ignore[attr-defined]
+        generation = app.consumer_generation_id
+        next_offset: dict[TP, int] = {}
         fresh = []
         for event in events:
-            tp = event.message.tp
-            done = committed.get(tp)
-            if tp in assigned and (done is None or event.message.offset >= done):
+            message = event.message
+            tp = message.tp
+            if message.generation_id != generation or tp not in assigned:
+                continue
+            expected = next_offset.get(tp)
+            if expected is None:
+                expected = self._committed_offset(tp)
+            if message.offset >= expected:
+                next_offset[tp] = message.offset + 1
                 fresh.append(event)
         return fresh
+
+    def _committed_offset(self, tp: TP) -> int:
+        # Faust forgets a partition's committed offset at each rebalance until its seek;
+        # what this worker committed itself is known throughout, and another worker that
+        # had the partition meanwhile can only have moved it forward.
+        known = self.app.consumer._committed_offset.get(tp)  # type: ignore[attr-defined]
+        ours = self.committed.get(tp.partition)
+        return max(known or 0, ours or 0)
 
     async def commit(self, batches: Mapping[int, PartitionBatch]) -> None:
         producer = self.app.producer
@@ -96,9 +122,8 @@ class SourceTransactions:
                 )
                 await transactional.commit_transaction()
                 await transactional.begin_transaction()
-                # Faust's own offset bookkeeping stops at the first gap, and a topic written
-                # in transactions has one after every commit marker: left alone it would
-                # commit offsets far behind these at the next rebalance or stop. Telling it
-                # what is committed makes it ignore acknowledgements of offsets before that.
+                self.committed[partition] = batch.next_offset
+                # Faust's consumer also keeps the committed offsets; its seek and its lag
+                # figures read them.
                 consumer = self.app.consumer
                 consumer._committed_offset[TP(self.source_topic, partition)] = batch.next_offset  # type: ignore[attr-defined]

@@ -3,31 +3,38 @@
 Kept in one module, applied once by ``app.worker.build_worker``, each with the test that
 shows why (``tests/integration/test_worker_exactly_once.py``).
 
-Changelog highwaters under ``exactly_once``: to know how far to restore a table, Faust asks
-its consumer for the last stable offset of each changelog partition. aiokafka only knows that
-offset for partitions it has already fetched from, which at start is none: Faust then takes
-every changelog as empty, restores nothing, and the agent adds new sales to empty tables.
-Asking the broker (``end_offsets``, which under ``read_committed`` is the last stable
-offset) gives the real figure.
+Source offsets committed by the agent only (``commits_in_agent``): Faust commits the offsets
+of acknowledged events at each rebalance and stop, and it acknowledges the events it skips
+during a rebalance; ``agents/transactions.py`` says why that loses events and how the agent
+commits instead. For an app registered here, Faust's consumer commits nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import weakref
 from typing import Any
 
-from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
-from faust.types import TP
+import faust
+from faust.transport.consumer import Consumer
 
 _applied = False
+_apps_committing_in_agent: weakref.WeakSet[faust.App] = weakref.WeakSet()
+_faust_commit = Consumer.commit
 
 
-async def _highwaters_from_broker(self: Any, partitions: list[TP]) -> Mapping[TP, int]:
-    return await self._ensure_consumer().end_offsets(partitions)
+async def _commit_unless_the_agent_does(self: Any, *args: Any, **kwargs: Any) -> bool:
+    if self.app in _apps_committing_in_agent:
+        return False
+    return await _faust_commit(self, *args, **kwargs)
+
+
+def commits_in_agent(app: faust.App) -> None:
+    """Faust's consumer of ``app`` commits no offsets: its agent commits them all."""
+    _apps_committing_in_agent.add(app)
 
 
 def apply() -> None:
     global _applied
     if not _applied:
-        AIOKafkaConsumerThread._highwaters = _highwaters_from_broker  # type: ignore[method-assign]
+        Consumer.commit = _commit_unless_the_agent_does  # type: ignore[method-assign]
         _applied = True

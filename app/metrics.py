@@ -52,6 +52,8 @@ class Histogram:
 @dataclass(slots=True)
 class WorkerMetrics:
     events_processed: int = 0
+    events_dropped: int = 0
+    rebalances: int = 0
     lines_processed: int = 0
     table_writes: int = 0
     batches: int = 0
@@ -92,6 +94,19 @@ def render(
         "counter",
         "Messages of the sales topic processed by the aggregation agent.",
         [f"dataapp_events_processed_total {metrics.events_processed}"],
+    )
+    family(
+        "dataapp_events_dropped_total",
+        "counter",
+        "Messages of the sales topic delivered again (after a rebalance, or of a partition no "
+        "longer owned) and dropped, not counted.",
+        [f"dataapp_events_dropped_total {metrics.events_dropped}"],
+    )
+    family(
+        "dataapp_rebalances_total",
+        "counter",
+        "Consumer group rebalances this worker went through, the first assignment included.",
+        [f"dataapp_rebalances_total {metrics.rebalances}"],
     )
     family(
         "dataapp_lines_processed_total",

@@ -16,9 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import faust
@@ -63,7 +61,6 @@ def build_worker(settings: Settings, bootstrap: str, web_host: str = "127.0.0.1"
     app = faust.App(
         app_id(settings),
         broker=f"kafka://{bootstrap}",
-        store="rocksdb://",
         datadir=str(settings.worker_dir),
         processing_guarantee="exactly_once",
         consumer_auto_offset_reset="earliest",
@@ -77,21 +74,28 @@ def build_worker(settings: Settings, bootstrap: str, web_host: str = "127.0.0.1"
         web_tables_enabled=False,
         web_graph_enabled=False,
         web_stats_enabled=False,
-        # The agent commits each batch's transaction itself (agents/transactions.py); Faust's
-        # own periodic commit would find nothing new and is kept out of its way.
+        # The agent commits each batch's transaction itself (agents/transactions.py), and
+        # Faust's consumer commits nothing (app/faust_patches.py): no commit timer needed.
         broker_commit_interval=3600.0,
         broker_commit_every=10_000_000,
         broker_session_timeout=10.0,
         broker_heartbeat_interval=1.0,
         stream_buffer_maxsize=BATCH_EVENTS * 2,
-        table_key_index_size=10_000,
         consumer_max_fetch_size=16 * 1024**2,
     )
-    tables = LiveTables(app, topics.sales.name, partitions)
-    reset_local_tables(app)
-    # Faust subscribes at start: DataApp's topics must exist by then, and the changelogs
-    # too, or a consumer that joined before Faust created them sees them with no partitions
-    # and refuses to write ("PartitionsMismatch").
+    faust_patches.commits_in_agent(app)
+    tables = LiveTables(
+        settings.worker_dir / "tables", f"{app_id(settings)}-", partitions, bootstrap
+    )
+
+    @app.on_partitions_assigned.connect
+    async def on_assigned(sender: faust.App, assigned: set[Any], **_: Any) -> None:
+        tables.on_assigned(
+            {tp.partition for tp in assigned if tp.topic == topics.sales.name},
+            sender.consumer_generation_id,
+        )
+
+    # The topics must exist before the worker starts: Faust subscribes to them at start.
     asyncio.run(
         ensure_topics(
             bootstrap,
@@ -100,7 +104,9 @@ def build_worker(settings: Settings, bootstrap: str, web_host: str = "127.0.0.1"
         )
     )
     metrics = WorkerMetrics()
-    aggregator = SalesAggregator(app, tables, topics.sales_rejected.name, metrics)
+    aggregator = SalesAggregator(
+        app, tables, topics.sales.name, topics.sales_rejected.name, metrics
+    )
     sales_topic = app.topic(
         topics.sales.name,
         key_type=bytes,
@@ -166,7 +172,7 @@ def build_worker(settings: Settings, bootstrap: str, web_host: str = "127.0.0.1"
 
     def ready() -> dict[str, bool]:
         return {
-            "tables_recovered": tables_recovered(app),
+            "tables_recovered": tables.restored and not app.rebalancing,
             "history_connected": history.connected,
             "history_sink_healthy": sink.health().healthy,
         }
@@ -200,26 +206,6 @@ def build_worker(settings: Settings, bootstrap: str, web_host: str = "127.0.0.1"
     )
     register(app, context)
     return Worker(app, settings, tables, aggregator, history, sink, context)
-
-
-def tables_recovered(app: faust.App) -> bool:
-    """Tables restored from their changelogs and partitions settled: lookups are right."""
-    return app.tables.recovery.completed.is_set() and not app.in_recovery and not app.rebalancing
-
-
-def reset_local_tables(app: faust.App) -> None:
-    """Start every worker from the changelogs, not from what RocksDB holds locally.
-
-    The agent writes RocksDB as it sends a batch's changelog records; the transaction that
-    makes them count commits with the source offsets, later. A worker killed in between
-    leaves local values the changelog never got, and a batch that will be processed again:
-    kept, they would count it twice. Rebuilding the tables from the compacted changelogs
-    (what Kafka Streams does after an unclean stop) costs a restore at each start, measured
-    in docs/benchmarks.md, and makes a restart exact whatever stopped the worker.
-    """
-    tables_dir = Path(app.conf.tabledir)
-    if tables_dir.exists():
-        shutil.rmtree(tables_dir)
 
 
 def _from_environment() -> faust.App:

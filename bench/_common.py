@@ -23,12 +23,12 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import rocksdict  # noqa: E402
-from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
+from aiokafka import TopicPartition  # noqa: E402
 
 from app.generator.stream import write_history  # noqa: E402
-from app.ingest.kafka_sink import stop_consumer  # noqa: E402
 from app.kafka.admin import partitions_of  # noqa: E402
 from app.kafka.launcher import broker_down, broker_up, free_port  # noqa: E402
+from app.kafka.replay import replay_to_end  # noqa: E402
 from app.settings import load_settings  # noqa: E402
 from tests.worker_tools import DATAAPP, WorkerProcess  # noqa: E402
 
@@ -205,35 +205,13 @@ async def read_to_end(
     fetch_bytes: int = 16 << 20,
 ) -> tuple[int, float]:
     """Read every committed record of ``topics`` (all partitions, from the start to the end
-    they have now) with one read_committed aiokafka consumer, handing each fetched batch to
-    ``handle``; returns how many records and the seconds from the first fetch to the end."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        max_partition_fetch_bytes=fetch_bytes,
-        fetch_max_bytes=2 * fetch_bytes,
-    )
-    await consumer.start()
-    try:
-        known = await partitions_of(bootstrap, topics)
-        partitions = [TopicPartition(topic, p) for topic in topics for p in known[topic]]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        remaining = {tp for tp in partitions if ends[tp] > 0}
-        count = 0
-        started = time.perf_counter()
-        while remaining:
-            for tp, records in (await consumer.getmany(*remaining, timeout_ms=1_000)).items():
-                count += len(records)
-                handle(tp, records)
-            for tp in list(remaining):
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-        return count, time.perf_counter() - started
-    finally:
-        await stop_consumer(consumer)
+    they have now) as the worker's restore does (``app.kafka.replay``), handing each fetched
+    batch to ``handle``; returns how many records and the seconds it took."""
+    known = await partitions_of(bootstrap, topics)
+    partitions = [TopicPartition(topic, p) for topic in topics for p in known[topic]]
+    started = time.perf_counter()
+    count = await replay_to_end(bootstrap, partitions, handle, fetch_bytes)
+    return count, time.perf_counter() - started
 
 
 async def bare_restore(bootstrap: str, prefix: str, folder: Path) -> tuple[int, float]:

@@ -1,5 +1,5 @@
-"""The live tables: Faust tables on RocksDB with changelogs, and the one place that reaches
-into Faust internals to use them fast.
+"""The live tables: RocksDB databases (rocksdict) with compacted changelogs in Kafka, one
+database per table and partition of ``sales``, restored from the changelogs by this worker.
 
 Two tables, both keyed by strings that start with the store (so with the ``sales`` key):
 
@@ -7,63 +7,178 @@ Two tables, both keyed by strings that start with the store (so with the ``sales
 - ``order-index``: ``store␟order`` -> the products the order was counted for, so an order
   delivered in pieces is counted once.
 
-Faust's own table API writes one key at a time and needs the event being processed to pick
-the changelog partition. The agent writes a whole batch at once instead: ``apply`` writes
-RocksDB with one write batch per partition and hands back the changelog records, which the
-agent sends in the source partition's transaction (``agents/transactions.py``). The web views
-read outside any event: they pick the partition database from the store themselves (Kafka's
-murmur2 partitioner, as the producers of ``sales`` use) and range-scan it. The partition
-databases are Faust's (``table.data._dbs``, private): this module is the only one that
-touches them.
+The agent writes a whole batch at once: ``apply`` writes RocksDB with one write batch per
+partition and hands back the changelog records, which the agent sends in the source
+partition's transaction (``agents/transactions.py``). The web views read outside any event:
+they pick the partition database from the store (Kafka's murmur2 partitioner, as the
+producers of ``sales`` use) and range-scan it.
+
+Why not Faust's tables: their recovery resumes from the offset it had reached, and a
+rebalance in the middle of a recovery (a worker that joins or dies, one frozen past its
+session timeout) can leave a table behind its changelog with that offset past the gap; the
+next batch then builds on stale values and the loss is committed. Here the rule is simple
+and checked at each rebalance: a partition's databases are kept only while this worker owns
+the partition from one consumer generation to the next; any other assignment starts from
+empty databases and replays the partition's changelogs to their end (``restore``), which
+aiokafka and rocksdict do at a few hundred thousand records a second. Nothing is counted
+until the partitions of the current assignment are restored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+import asyncio
+import logging
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
 
 import rocksdict
+from aiokafka import TopicPartition
 from aiokafka.partitioner import murmur2
 
+from app.kafka.replay import replay_to_end
 from app.topics import COMPACTED, TopicSpec
 from tables.aggregation import SEP, BatchUpdate, Dimension, scan_prefix, store_of
 from tables.buckets import Grain
 from tables.totals import Totals
 
-if TYPE_CHECKING:
-    import faust
+log = logging.getLogger(__name__)
 
 _PRODUCTS_SEP = "\x1e"
+TABLES = ("aggregates", "order-index")
 
 
 class LiveTables:
-    def __init__(self, app: faust.App, source_topic: str, partitions: int) -> None:
-        self.app = app
-        self.source_topic = source_topic
+    def __init__(
+        self, directory: Path, changelog_prefix: str, partitions: int, bootstrap: str
+    ) -> None:
+        self.directory = directory
         self.partitions = partitions
-        # bytes -> Faust's "raw" codec both ways (str keys are encoded as UTF-8): Totals pack
-        # themselves, and the web views read the RocksDB keys as they are written.
-        common: dict[str, Any] = {
-            "partitions": partitions,
-            "key_type": bytes,
-            "value_type": bytes,
-            # Restores write this many changelog records to RocksDB at a time.
-            "recovery_buffer_size": 10_000,
-        }
-        self.aggregates = app.Table("aggregates", help="Sales aggregates by key.", **common)
-        self.order_index = app.Table("order-index", help="Orders already counted.", **common)
+        self.bootstrap = bootstrap
+        self.changelogs = {name: f"{changelog_prefix}{name}-changelog" for name in TABLES}
+        self._dbs: dict[int, dict[str, rocksdict.Rdict]] = {}
+        """Partition -> table -> database, for the partitions restored and owned."""
+        self._folders: dict[int, Path] = {}
+        # Nothing on disk is trusted at start: what a killed worker left may be ahead of
+        # its changelogs.
+        shutil.rmtree(directory, ignore_errors=True)
+        self._generation: int | None = None
+        self._restoring: asyncio.Task[None] | None = None
+        self.restored_records = 0
+        """Changelog records replayed into the databases since the worker started."""
 
     def changelog_specs(self) -> list[TopicSpec]:
         return [
             TopicSpec(
-                name=table.changelog_topic.get_topic_name(),
+                name=topic,
                 partitions=self.partitions,
                 key="table key (starts with store_id)",
-                description=f"Changelog of the live table {table.name!r}.",
+                description=f"Changelog of the live table {name!r}.",
                 configs=COMPACTED,
             )
-            for table in (self.aggregates, self.order_index)
+            for name, topic in self.changelogs.items()
         ]
+
+    # -- ownership: kept from one generation to the next, else restored ----------------------
+
+    def on_assigned(self, partitions: Iterable[int], generation: int) -> None:
+        """A rebalance gave this worker ``partitions`` in consumer ``generation``.
+
+        Databases are kept for the partitions this worker had restored and owned in the
+        generation just before (nobody else can have written their changelogs in between);
+        every other partition is restored from its changelogs, in the background, before
+        anything is counted (``wait_ready``).
+        """
+        owned = frozenset(partitions)
+        continuous = self._generation is not None and generation == self._generation + 1
+        keep = frozenset(self._dbs) & owned if continuous else frozenset()
+        if self._restoring is not None:
+            self._restoring.cancel()
+        for partition in list(self._dbs):
+            if partition not in keep:
+                self._close(partition)
+        self._generation = generation
+        missing = sorted(owned - keep)
+        log.info(
+            "generation %d: partitions %s kept, %s to restore", generation, sorted(keep), missing
+        )
+        self._restoring = (
+            asyncio.ensure_future(self._restore(missing, generation)) if missing else None
+        )
+
+    async def wait_ready(self, generation: Callable[[], int]) -> None:
+        """Returns once every partition of the consumer's current ``generation`` is restored.
+
+        Right after a rebalance the consumer knows its new generation before the assignment
+        reaches ``on_assigned``; until it does, the tables belong to the generation before.
+        """
+        while True:
+            task = self._restoring
+            if task is not None and not task.done():
+                try:
+                    await asyncio.shield(task)
+                except asyncio.CancelledError:
+                    if task is self._restoring:  # our own cancellation, not a newer assignment's
+                        raise
+                continue
+            if task is not None:
+                task.result()  # a failed restore stops the agent
+            if self._generation == generation():
+                return
+            await asyncio.sleep(0.02)
+
+    @property
+    def restored(self) -> bool:
+        """Every partition of the current assignment is restored: lookups are complete."""
+        return self._generation is not None and (
+            self._restoring is None or (self._restoring.done() and not self._restoring.cancelled())
+        )
+
+    async def _restore(self, partitions: list[int], generation: int) -> None:
+        # A folder per partition and generation: a cancelled restore cleaning up after itself
+        # cannot touch the databases of the restore that replaced it.
+        folders = {p: self.directory / f"partition-{p}-generation-{generation}" for p in partitions}
+        fresh = {p: {name: _open_empty(folders[p] / name) for name in TABLES} for p in partitions}
+        by_topic = {topic: name for name, topic in self.changelogs.items()}
+
+        def write(tp: TopicPartition, records: list[Any]) -> None:
+            batch = rocksdict.WriteBatch(raw_mode=True)
+            for record in records:
+                if record.value is None:
+                    batch.delete(record.key)
+                else:
+                    batch.put(record.key, record.value)
+            fresh[tp.partition][by_topic[tp.topic]].write(batch)
+
+        try:
+            wanted = [
+                TopicPartition(topic, partition)
+                for partition in partitions
+                for topic in self.changelogs.values()
+            ]
+            self.restored_records += await replay_to_end(self.bootstrap, wanted, write)
+        except BaseException:
+            for partition, dbs in fresh.items():
+                for db in dbs.values():
+                    db.close()
+                shutil.rmtree(folders[partition], ignore_errors=True)
+            raise
+        self._dbs.update(fresh)
+        self._folders.update(folders)
+        log.info("restored partitions %s from their changelogs", partitions)
+
+    def _close(self, partition: int) -> None:
+        for db in self._dbs.pop(partition, {}).values():
+            db.close()
+        folder = self._folders.pop(partition, None)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def close(self) -> None:
+        for partition in list(self._dbs):
+            for db in self._dbs.pop(partition).values():
+                db.close()
 
     # -- the agent's side: inside stream processing -------------------------------------
 
@@ -72,7 +187,7 @@ class LiveTables:
     ) -> dict[str, frozenset[str]]:
         found: dict[str, frozenset[str]] = {}
         for store, store_keys in _by_store(keys).items():
-            db = self._partition_db(self.order_index, partition_of_store[store])
+            db = self._partition_db("order-index", partition_of_store[store])
             for key in store_keys:
                 value = db.get(key.encode())
                 if value is not None:
@@ -90,8 +205,7 @@ class LiveTables:
 
         The records must reach Kafka in the transaction that commits the batch's source
         offsets (``agents/transactions.py``). A worker killed before that commit leaves
-        RocksDB ahead of the changelog, which is why a worker always starts by rebuilding
-        its tables from the changelogs (``app.worker.reset_local_tables``).
+        RocksDB ahead of the changelog; its successor starts from the changelogs.
         """
         changed_orders = {
             key: _PRODUCTS_SEP.join(sorted(products)).encode()
@@ -99,22 +213,22 @@ class LiveTables:
             if counted_before.get(key) != products
         }
         out: dict[int, dict[str, list[tuple[bytes, bytes]]]] = {}
-        for table, values in (
-            (self.aggregates, self._merged(update, partition_of_store)),
-            (self.order_index, _encoded_by_store(changed_orders)),
+        for name, values in (
+            ("aggregates", self._merged(update, partition_of_store)),
+            ("order-index", _encoded_by_store(changed_orders)),
         ):
-            topic = table.changelog_topic.get_topic_name()
+            topic = self.changelogs[name]
             for store, pairs in values.items():
                 partition = partition_of_store[store]
                 out.setdefault(partition, {}).setdefault(topic, []).extend(pairs)
         for partition, by_topic in out.items():
-            for table in (self.aggregates, self.order_index):
-                pairs = by_topic.get(table.changelog_topic.get_topic_name())
+            for name, topic in self.changelogs.items():
+                pairs = by_topic.get(topic)
                 if pairs:
                     batch = rocksdict.WriteBatch(raw_mode=True)
                     for key, value in pairs:
                         batch.put(key, value)
-                    self._partition_db(table, partition).write(batch)
+                    self._partition_db(name, partition).write(batch)
         return out
 
     def _merged(
@@ -122,7 +236,7 @@ class LiveTables:
     ) -> dict[str, list[tuple[bytes, bytes]]]:
         merged: dict[str, list[tuple[bytes, bytes]]] = {}
         for store, keys in _by_store(update.deltas).items():
-            db = self._partition_db(self.aggregates, partition_of_store[store])
+            db = self._partition_db("aggregates", partition_of_store[store])
             pairs = merged[store] = []
             for key in keys:
                 raw_key = key.encode()
@@ -133,9 +247,8 @@ class LiveTables:
                 pairs.append((raw_key, delta.to_bytes()))
         return merged
 
-    @staticmethod
-    def _partition_db(table: Any, partition: int) -> Any:
-        return table.data._db_for_partition(partition)
+    def _partition_db(self, name: str, partition: int) -> rocksdict.Rdict:
+        return self._dbs[partition][name]
 
     # -- the web views' side: outside stream processing ---------------------------------
 
@@ -176,25 +289,27 @@ class LiveTables:
     def stores(self) -> set[str]:
         """Every store with aggregates on this worker: one seek per store, not a full scan."""
         found: set[str] = set()
-        for partition, db in list(self.aggregates.data._dbs.items()):  # type: ignore[attr-defined]
-            del partition
-            cursor = db.iter()
+        for dbs in list(self._dbs.values()):
+            cursor = dbs["aggregates"].iter()
             cursor.seek_to_first()
             while cursor.valid():
                 store = cursor.key().split(SEP.encode(), 1)[0]
-                if not store.startswith(b"__faust"):  # Faust's own offset record
-                    found.add(store.decode())
+                found.add(store.decode())
                 # The first key after every key of this store: SEP is followed by 0x20.
                 cursor.seek(store + bytes([ord(SEP) + 1]))
         return found
 
-    def _db(self, store_id: str) -> Any:
-        store = self.aggregates.data
-        partition = self.partition_of(store_id)
-        # A partition this worker never owned has no database; opening one would create it.
-        if partition not in store._dbs:  # type: ignore[attr-defined]
-            return None
-        return store._dbs[partition]  # type: ignore[attr-defined]
+    def _db(self, store_id: str) -> rocksdict.Rdict | None:
+        """The store's ``aggregates`` database, if its partition is here and restored."""
+        dbs = self._dbs.get(self.partition_of(store_id))
+        return dbs["aggregates"] if dbs is not None else None
+
+
+def _open_empty(path: Path) -> rocksdict.Rdict:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options = rocksdict.Options(raw_mode=True)
+    options.create_if_missing(True)
+    return rocksdict.Rdict(str(path), options=options)
 
 
 def _encoded_by_store(values: Mapping[str, bytes]) -> dict[str, list[tuple[bytes, bytes]]]:

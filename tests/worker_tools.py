@@ -80,6 +80,15 @@ class WorkerProcess:
         self.process.send_signal(sig)
         self.process.wait(timeout=60)
 
+    def freeze(self, seconds: float) -> None:
+        """Stops the process dead (SIGSTOP) for ``seconds``, then lets it go on."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+        try:
+            time.sleep(seconds)
+        finally:
+            self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

@@ -6,7 +6,7 @@ that list, so they cannot disagree. Handlers are small: they check parameters
 (``app/api/periods.py``), check scope (``app/api/auth.py``), and ask ``Lookups``.
 
 A store's figures live on the worker that owns its partition. A request about a store this
-worker does not own is passed to the owner (Faust's router, by the ``aggregates`` table); a
+worker does not own is passed to the owner (Faust's router, by the partition of ``sales``); a
 seller's figures are summed over the stores they sold in, each asked of its owner.
 """
 
@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import orjson
-from faust.exceptions import SameNode
 from faust.web import Request, Response, View
+from yarl import URL
 
 from app.api.auth import Principal, TokenError, UserStore, issue_token, verify_token
 from app.api.lookups import ZERO, Figures, Lookups, add_figures
@@ -332,6 +332,7 @@ async def metrics(ctx: ApiContext, request: Request, _: Any, __: Any) -> Any:
         "batches_total": health.batches,
         "caught_up": 1.0 if await ctx.sink.caught_up() else 0.0,
     }
+    ctx.metrics.rebalances = ctx.app.rebalancing_count
     return render(ctx.metrics, ctx.consumer_lag(), sink_counters, health.latency)
 
 
@@ -403,10 +404,7 @@ async def _from_owner(
 ) -> Any:
     """The answer for one store: computed here if this worker owns it, else asked of the
     owner with the caller's own token. ``path`` is percent-encoded (``_segment``)."""
-    try:
-        url = ctx.app.router.key_store("aggregates", store_id)
-    except KeyError:
-        raise ApiError(503, "unavailable", "partitions are being assigned; try again") from None
+    url = _owner_url(ctx, store_id)
     if _same_node(ctx, url):
         return await local()
     target = url.with_path(path, encoded=True).with_query(request.query)
@@ -424,14 +422,34 @@ async def _forward_to_owner(
     ctx: ApiContext, view: View, request: Request, store_id: str
 ) -> Response | None:
     """The owner's answer when another worker owns the store; None when this one does."""
-    try:
-        return await ctx.app.router.route_req("aggregates", store_id, view.web, request)
-    except SameNode:
+    url = _owner_url(ctx, store_id)
+    if _same_node(ctx, url):
         return None
-    except Exception as error:  # no assignment yet (ServiceUnavailable), owner unreachable
+    routed = request.url.with_host(url.host).with_port(url.port)
+    try:
+        async with ctx.app.http_client.request(
+            method=request.method, headers=request.headers, url=routed
+        ) as response:
+            return view.web.text(
+                await response.text(),
+                content_type=response.content_type,
+                status=response.status,
+            )
+    except Exception as error:  # owner unreachable
         raise ApiError(
             503, "unavailable", f"the worker owning this store cannot answer: {error}"
         ) from None
+
+
+def _owner_url(ctx: ApiContext, store_id: str) -> URL:
+    """The web address of the worker that owns the store's partition of ``sales``, as the
+    group's last assignment says (every member publishes its address in it)."""
+    partition = ctx.lookups.tables.partition_of(store_id)
+    topic = ctx.settings.topics.sales.name
+    for url, partitions in ctx.app.router.external_topics_metadata().items():
+        if partition in partitions.get(topic, ()):
+            return URL(url)
+    raise ApiError(503, "unavailable", "partitions are being assigned; try again")
 
 
 def _segment(value: str) -> str:

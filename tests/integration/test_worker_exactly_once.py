@@ -1,7 +1,8 @@
 """The worker on a real broker: killed with SIGKILL twice at random moments while sales stream
-in, it still ends with every aggregate equal to a recompute of the accepted input, to the cent,
-and ClickHouse holding each accepted line once. And a restarted worker, whose tables rebuild
-from their changelogs, answers exactly as before."""
+in, and frozen once past its session timeout, it still ends with every aggregate equal to a
+recompute of the accepted input, to the cent, and ClickHouse holding each accepted line once.
+And a restarted worker, whose tables rebuild from their changelogs, answers exactly as
+before."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from tests.worker_tools import DATAAPP, REPO, WorkerProcess, dataapp, worker_env
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
+FREEZE_SECONDS = 13.0
+"""Longer than the worker's Kafka session timeout (10 s, ``app/worker.py``)."""
 EVERYTHING = {"DATAAPP_LIVE_DAYS": "100000", "DATAAPP_RETENTION_DAYS": "100000"}
 FULL_RANGE = "from=2000-01-01&to=2100-12-31"
 
@@ -47,13 +50,20 @@ def generated_sales(folder: Path, days: int, orders_per_day: int) -> Path:
     return folder / "sales.csv"
 
 
-def wait_for_lines(worker: WorkerProcess, at_least: int, timeout: float = 180) -> None:
+def wait_for_lines(worker: WorkerProcess, at_least: float, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if worker.metric("dataapp_lines_processed_total") >= at_least:
             return
         time.sleep(0.05)
     raise AssertionError(f"never processed {at_least} lines:\n{worker.tail()}")
+
+
+def wait_for_metric(worker: WorkerProcess, name: str, above: float, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while worker.metric(name) <= above:
+        assert time.monotonic() < deadline, f"{name} still {above} after {timeout} s"
+        time.sleep(0.1)
 
 
 def stores_total_lines(worker: WorkerProcess, token: str) -> int:
@@ -107,7 +117,7 @@ def history_figures(env: dict[str, str]) -> dict[str, list[int]]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_killed_twice_the_worker_still_counts_every_line_exactly_once(
+def test_killed_twice_and_frozen_once_the_worker_still_counts_every_line_exactly_once(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     sales_csv = generated_sales(tmp_path / "generated", days=26, orders_per_day=4000)
@@ -128,12 +138,21 @@ def test_killed_twice_the_worker_still_counts_every_line_exactly_once(
         text=True,
     )
     try:
-        for low, high in ((5_000, 60_000), (5_000, 60_000)):
-            wait_for_lines(worker, rng.randint(low, high))
+        for disruption in ("kill", "freeze", "kill"):
+            lines_so_far = worker.metric("dataapp_lines_processed_total")
+            wait_for_lines(worker, lines_so_far + rng.randint(5_000, 60_000))
             time.sleep(rng.random())
-            worker.kill(signal.SIGKILL)
-            worker.start()
-            worker.wait_ready()
+            if disruption == "kill":
+                worker.kill(signal.SIGKILL)
+                worker.start()
+                worker.wait_ready()
+            else:
+                # Frozen past its session timeout (a long GC pause, an overloaded host), the
+                # worker is dropped from its group and rejoins in mid-flight: a rebalance
+                # with batches fetched, buffered and half-done.
+                rebalances = worker.metric("dataapp_rebalances_total")
+                worker.freeze(FREEZE_SECONDS)
+                wait_for_metric(worker, "dataapp_rebalances_total", above=rebalances)
         out, _ = ingest.communicate(timeout=300)
         assert ingest.returncode == 0
         accepted = json.loads(out)["accepted"]
