@@ -82,6 +82,10 @@ def build_worker(settings: Settings, bootstrap: str, web_host: str = "127.0.0.1"
         broker_heartbeat_interval=1.0,
         stream_buffer_maxsize=BATCH_EVENTS * 2,
         consumer_max_fetch_size=16 * 1024**2,
+        # A batch's changelog goes to each partition in record batches, one round trip
+        # each: 512 KiB instead of Faust's 16 KiB (docs/benchmarks.md, the commit step),
+        # under the broker's 1 MiB message limit.
+        producer_max_batch_size=512 * 1024,
     )
     faust_patches.commits_in_agent(app)
     tables = LiveTables(
