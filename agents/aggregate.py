@@ -26,6 +26,7 @@ from app.metrics import WorkerMetrics
 from app.records import Sale
 from tables.aggregation import aggregate_batch, order_keys
 from tables.live import LiveTables
+from tables.recent import RecentSales
 
 if TYPE_CHECKING:
     import faust
@@ -57,6 +58,8 @@ class SalesAggregator:
         """Sellers seen in this worker's partitions since it started (the API's directory)."""
         self.product_names: dict[str, str] = {}
         """Latest name seen per product, for rankings of days not yet in ClickHouse."""
+        self.recent_sales = RecentSales()
+        """The latest sales of each store, for the dashboards' live feed."""
 
     async def process(self, events: Sequence[EventT]) -> None:
         started = perf_counter()
@@ -112,6 +115,8 @@ class SalesAggregator:
             for sale in sales:
                 self.metrics.note_event_time(sale.event_time.timestamp())
         await self.transactions.commit(batches)
+        # Shown only once committed: a feed must not show a sale that a crash would undo.
+        self.recent_sales.add(sales)
         self.metrics.events_processed += len(events)
         self.metrics.batches += 1
         self.metrics.batch_seconds.observe(perf_counter() - started)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from app.api.periods import GRANULARITIES, RANKINGS
+from app.insights.comparison import METRICS
 
 if TYPE_CHECKING:
     from app.api.routes import Route
@@ -99,6 +100,71 @@ _SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["sellers"],
         "properties": {"sellers": {"type": "array", "items": {"type": "object"}}},
+    },
+    "RecentSales": {
+        "type": "object",
+        "required": ["store_id", "sales"],
+        "properties": {
+            "store_id": {"type": "string"},
+            "seller_id": {"type": "string"},
+            "sales": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["event_time", "order_id", "seller_id", "items", "amount_cents"],
+                    "properties": {
+                        "event_time": {"type": "string", "format": "date-time"},
+                        "order_id": {"type": "string"},
+                        "seller_id": {"type": "string"},
+                        "items": _INT,
+                        "amount_cents": _INT,
+                    },
+                },
+            },
+        },
+    },
+    "Comparison": {
+        "type": "object",
+        "description": "Rank 1 is the best; percentile is the share of the other stores this "
+        "one is strictly above. No other store is named.",
+        "required": ["store_id", "stores", "weakest", "strongest", "metrics"],
+        "properties": {
+            "store_id": {"type": "string"},
+            "from": _DATE,
+            "to": _DATE,
+            "stores": _INT,
+            "weakest": {"type": ["string", "null"], "enum": [*METRICS, None]},
+            "strongest": {"type": ["string", "null"], "enum": [*METRICS, None]},
+            "metrics": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["metric", "value", "rank", "count", "percentile"],
+                    "properties": {
+                        "metric": {"type": "string", "enum": list(METRICS)},
+                        "value": {"type": "number"},
+                        "rank": _INT,
+                        "count": _INT,
+                        "percentile": {"type": "number", "minimum": 0, "maximum": 1},
+                        "chain_median": {"type": "number"},
+                    },
+                },
+            },
+        },
+    },
+    "TeamRank": {
+        "type": "object",
+        "description": "Rank 1 is the best by revenue; 0 when the seller has no sales in the "
+        "range.",
+        "required": ["store_id", "seller_id", "rank", "sellers"],
+        "properties": {
+            "store_id": {"type": "string"},
+            "seller_id": {"type": "string"},
+            "from": _DATE,
+            "to": _DATE,
+            "rank": _INT,
+            "sellers": _INT,
+        },
     },
     "Stores": {
         "type": "object",
@@ -225,5 +291,6 @@ def _response(route: Route) -> dict[str, Any]:
 
 
 def _operation_id(route: Route) -> str:
-    words = re.sub(r"[{}]", "", route.path).strip("/").replace("/", "_").replace(".", "_")
+    path = re.sub(r"[{}]", "", route.path).strip("/")
+    words = re.sub(r"[/.-]", "_", path)
     return f"{route.method.lower()}_{words}"

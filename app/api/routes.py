@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -25,7 +26,7 @@ import orjson
 from faust.web import Request, Response, View
 from yarl import URL
 
-from app.api.auth import Principal, TokenError, UserStore, issue_token, verify_token
+from app.api.auth import Principal, TokenError, User, UserStore, issue_token, verify_token
 from app.api.lookups import ZERO, Figures, Lookups, add_figures
 from app.api.periods import (
     GRANULARITIES,
@@ -37,8 +38,10 @@ from app.api.periods import (
     parse_range,
 )
 from app.history.client import HistoryUnavailableError
+from app.insights.comparison import compare_store, team_rank
 from app.metrics import WorkerMetrics, render
 from app.settings import Settings
+from tables.recent import PER_STORE
 
 if TYPE_CHECKING:
     import faust
@@ -49,6 +52,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TOKEN_TTL_SECONDS = 8 * 3600
+INTERNAL_TOKEN_SECONDS = 60
+"""Life of the token a worker asks other workers with (the chain comparison)."""
 MAX_INGEST_RECORDS = 10_000
 
 
@@ -373,6 +378,111 @@ def _with_span(head: dict[str, Any], span: DateRange, figures: Figures) -> dict[
     return {**head, "from": span.first.isoformat(), "to": span.last.isoformat(), **figures}
 
 
+async def store_recent_sales(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    """The store's latest sales, newest first: the dashboards' live feed."""
+    store_id = params["store_id"]
+    require_store(principal, store_id)
+    limit = parse_limit(request.query, maximum=PER_STORE)
+    latest = ctx.aggregator.recent_sales.latest(store_id, limit)
+    return {"store_id": store_id, "sales": [sale.to_dict() for sale in latest]}
+
+
+async def store_seller_recent_sales(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    store_id, seller_id = params["store_id"], params["seller_id"]
+    require_seller(principal, seller_id, store_id)
+    limit = parse_limit(request.query, maximum=PER_STORE)
+    latest = ctx.aggregator.recent_sales.latest(store_id, limit, seller_id)
+    return {
+        "store_id": store_id,
+        "seller_id": seller_id,
+        "sales": [sale.to_dict() for sale in latest],
+    }
+
+
+async def store_comparison(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    """The store against every store of the chain, metric by metric, without naming them."""
+    store_id = params["store_id"]
+    require_store(principal, store_id)
+    span = ctx.span(request)
+    chain = await _chain_summaries(ctx, request, span)
+    own = chain.get(store_id) or await ctx.lookups.summary(store_id, None, span, ctx.live_start())
+    chain[store_id] = own
+    result = compare_store(own, list(chain.values()))
+    return {
+        "store_id": store_id,
+        "from": span.first.isoformat(),
+        "to": span.last.isoformat(),
+        "stores": len(chain),
+        "weakest": result.weakest,
+        "strongest": result.strongest,
+        "metrics": [
+            {
+                "metric": s.metric,
+                "value": _number(s.value),
+                "rank": s.rank,
+                "count": s.count,
+                "percentile": s.percentile,
+                "chain_median": _number(s.chain_median),
+            }
+            for s in result.standings
+        ],
+    }
+
+
+async def store_seller_rank(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    """A seller's rank by revenue in the store's team, without the others' figures."""
+    store_id, seller_id = params["store_id"], params["seller_id"]
+    require_seller(principal, seller_id, store_id)
+    span = ctx.span(request)
+    revenue = {}
+    for other in await _sellers_of_store(ctx, store_id):
+        figures = await ctx.lookups.summary(store_id, other, span, ctx.live_start())
+        if figures["lines"]:
+            revenue[other] = figures["revenue_cents"]
+    rank = team_rank(seller_id, revenue)
+    return {
+        "store_id": store_id,
+        "seller_id": seller_id,
+        "from": span.first.isoformat(),
+        "to": span.last.isoformat(),
+        "rank": rank.rank,
+        "sellers": rank.count,
+    }
+
+
+async def _chain_summaries(ctx: ApiContext, request: Request, span: Any) -> dict[str, Figures]:
+    """Every known store's figures over ``span``, each from its owner. Asked with a
+    short-lived token of the worker's own: the caller may see only their store, and the
+    comparison reveals no other store's name or figures."""
+    internal = User(username="dataapp-worker", role="admin", password_hash="")
+    token = issue_token(internal, ctx.token_key, int(time.time()), INTERNAL_TOKEN_SECONDS)
+    stores = sorted(set(await ctx.history.store_ids()) | ctx.lookups.tables.stores())
+    chain: dict[str, Figures] = {}
+    for store in stores:
+        chain[store] = await _from_owner(
+            ctx,
+            request,
+            store,
+            f"/api/v1/stores/{_segment(store)}/summary",
+            lambda store=store: ctx.lookups.summary(store, None, span, ctx.live_start()),
+            authorization=f"Bearer {token}",
+        )
+    return chain
+
+
+def _number(value: Decimal) -> int | float:
+    """Whole values (cents, counts) as integers, rates as floats."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
 async def _stores_of_seller(
     ctx: ApiContext, principal: Principal | None, seller_id: str
 ) -> list[str]:
@@ -401,14 +511,16 @@ async def _from_owner(
     store_id: str,
     path: str,
     local: Callable[[], Awaitable[Any]],
+    authorization: str | None = None,
 ) -> Any:
     """The answer for one store: computed here if this worker owns it, else asked of the
-    owner with the caller's own token. ``path`` is percent-encoded (``_segment``)."""
+    owner with the caller's own token (or ``authorization``). ``path`` is percent-encoded
+    (``_segment``)."""
     url = _owner_url(ctx, store_id)
     if _same_node(ctx, url):
         return await local()
     target = url.with_path(path, encoded=True).with_query(request.query)
-    headers = {"Authorization": request.headers.get("Authorization", "")}
+    headers = {"Authorization": authorization or request.headers.get("Authorization", "")}
     async with ctx.app.http_client.get(target, headers=headers) as response:
         payload = await response.json(loads=orjson.loads)
         if response.status != 200:
@@ -519,6 +631,38 @@ ROUTES: tuple[Route, ...] = (
         "Every seller of a store with their figures (the team table)",
         query=_RANGE,
         response="Team",
+    ),
+    Route(
+        "GET",
+        "/api/v1/stores/{store_id}/recent-sales",
+        store_recent_sales,
+        "A store's latest sales, newest first (the live feed)",
+        query=("limit",),
+        response="RecentSales",
+    ),
+    Route(
+        "GET",
+        "/api/v1/stores/{store_id}/comparison",
+        store_comparison,
+        "The store against the chain's stores: rank, percentile and median per metric",
+        query=_RANGE,
+        response="Comparison",
+    ),
+    Route(
+        "GET",
+        "/api/v1/stores/{store_id}/sellers/{seller_id}/recent-sales",
+        store_seller_recent_sales,
+        "A seller's latest sales in one store, newest first",
+        query=("limit",),
+        response="RecentSales",
+    ),
+    Route(
+        "GET",
+        "/api/v1/stores/{store_id}/sellers/{seller_id}/rank",
+        store_seller_rank,
+        "A seller's rank by revenue in the store's team",
+        query=_RANGE,
+        response="TeamRank",
     ),
     Route(
         "GET",

@@ -1115,6 +1115,59 @@ def test_seller_figures_equal_the_recompute(chain: Chain, expected: Expected) ->
     assert not wrong, dict(list(wrong.items())[:10])
 
 
+def test_comparison_and_team_rank_follow_the_recompute(chain: Chain, expected: Expected) -> None:
+    """The store comparison a manager sees is the pure comparison of every store's recomputed
+    figures, and a seller's rank is their place by revenue in the team."""
+    from app.insights.comparison import compare_store, team_rank
+
+    manager = chain.tokens["manager_a"]
+    store = chain.store_a
+    everyone = {name: expected.summary(name) for name in sorted(expected.stores)}
+    want = compare_store(everyone[store], list(everyone.values()))
+    got = get_ok(chain.worker, f"/api/v1/stores/{segment(store)}/comparison?{FULL_RANGE}", manager)
+    assert got["stores"] == len(everyone) > 1
+    assert (got["weakest"], got["strongest"]) == (want.weakest, want.strongest)
+    assert [(m["metric"], m["rank"], m["count"]) for m in got["metrics"]] == [
+        (s.metric, s.rank, s.count) for s in want.standings
+    ]
+    revenue = got["metrics"][0]
+    assert revenue["value"] == everyone[store]["revenue_cents"]
+    assert not [other for other in everyone if other != store and other in str(got)]
+    sellers = expected.sellers(store)
+    revenues = {seller: expected.summary(store, seller)["revenue_cents"] for seller in sellers}
+    seller = chain.ids()["seller_a"]
+    rank = get_ok(
+        chain.worker,
+        f"/api/v1/stores/{segment(store)}/sellers/{segment(seller)}/rank?{FULL_RANGE}",
+        chain.tokens["seller_a"],
+    )
+    assert (rank["rank"], rank["sellers"]) == (
+        team_rank(seller, revenues).rank,
+        len(revenues),
+    )
+
+
+def test_recent_sales_are_the_latest_accepted_sales_of_the_store(chain: Chain) -> None:
+    store = chain.store_a
+    got = get_ok(
+        chain.worker,
+        f"/api/v1/stores/{segment(store)}/recent-sales?limit=5",
+        chain.tokens["manager_a"],
+    )["sales"]
+    assert 0 < len(got) <= 5
+    times = [sale["event_time"] for sale in got]
+    assert times == sorted(times, reverse=True)
+    assert all(sale["amount_cents"] != 0 or sale["items"] == 0 for sale in got)
+    seller = got[0]["seller_id"]
+    own = get_ok(
+        chain.worker,
+        f"/api/v1/stores/{segment(store)}/sellers/{segment(seller)}/recent-sales?limit=3",
+        chain.tokens["admin"],
+    )["sales"]
+    assert own and all(sale["seller_id"] == seller for sale in own)
+    assert own[0] == got[0]
+
+
 def _series_differences(
     points: list[dict[str, Any]], buckets: dict[str, tuple[int, ...]]
 ) -> dict[str, Any]:
