@@ -125,6 +125,20 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--loglevel", default="warning", help="Faust's log level")
     worker.set_defaults(handler=_worker)
 
+    dashboard = commands.add_parser(
+        "dashboard", help="the Panel dashboards for managers and sellers (reads the lookup API)"
+    )
+    dashboard.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    dashboard.add_argument(
+        "--port", type=int, default=None, help="default: DATAAPP_DASHBOARD_PORT or 5006"
+    )
+    dashboard.add_argument(
+        "--api-url",
+        default=None,
+        help="the lookup API (default: DATAAPP_API_URL or this machine's worker)",
+    )
+    dashboard.set_defaults(handler=_dashboard)
+
     from app.api import users_cli
 
     users_cli.register(commands)
@@ -145,6 +159,27 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     )
     faust_worker = Worker(worker.app, loglevel=args.loglevel, quiet=True)
     faust_worker.execute_from_commandline()
+    return EXIT_OK
+
+
+def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the dashboards in the foreground until SIGINT/SIGTERM."""
+    import os
+
+    from views.server import serve
+
+    port = args.port or _dashboard_port()
+    api_url = args.api_url or os.environ.get(
+        "DATAAPP_API_URL", f"http://127.0.0.1:{settings.web_port}"
+    )
+    print(f"DataApp dashboards on http://{args.host}:{port}/ (API: {api_url})", flush=True)
+    serve(
+        api_url,
+        port=port,
+        address=args.host,
+        cookie_secret=os.environ.get("DATAAPP_DASHBOARD_COOKIE_SECRET"),
+        encryption_key=os.environ.get("DATAAPP_DASHBOARD_ENCRYPTION_KEY"),
+    )
     return EXIT_OK
 
 
@@ -351,12 +386,22 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     started_here = status.started
     bootstrap = status.bootstrap or ""
     password = _demo_admin(settings)
+    demo = _demo_store_users(settings, args.seed)
     worker = _start_worker(settings, bootstrap)
+    dashboard: subprocess.Popen[bytes] | None = None
     try:
         api = f"http://127.0.0.1:{settings.web_port}"
         if not _wait_until_ready(worker, api + "/readyz", timeout=180):
             print(
                 f"error: the worker did not become ready; see {_worker_log(settings)}",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        dashboard = _start_process(settings, bootstrap, "dashboard", _dashboard_log(settings))
+        board = f"http://127.0.0.1:{_dashboard_port()}"
+        if not _wait_until_ready(dashboard, board + "/liveness", timeout=60):
+            print(
+                f"error: the dashboard did not start; see {_dashboard_log(settings)}",
                 file=sys.stderr,
             )
             return EXIT_FAILED
@@ -373,6 +418,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             f"  demo admin login admin / {password}   "
             f'(curl -X POST {api}/api/v1/auth/token -d \'{{"username":"admin",'
             f'"password":"{password}"}}\')\n'
+            f"  dashboards       {board}/  (log: {_dashboard_log(settings)})\n"
+            f"    manager login  {demo['manager']}   (store {demo['store']})\n"
+            f"    seller login   {demo['seller']}   (seller {demo['seller_id']})\n"
             f"  data dir         {settings.data_dir}\n"
             f"  generator        {args.rate:g} orders/s into topic '{settings.topics.sales.name}' "
             f"(dead letters: '{settings.topics.sales_rejected.name}')\n"
@@ -386,7 +434,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             print("\nstopped the generator", file=sys.stderr)
             return EXIT_OK
     finally:
-        _stop_worker(worker)
+        if dashboard is not None:
+            _stop_process(dashboard, "dashboard")
+        _stop_process(worker, "worker")
         if started_here:
             print(broker_down(settings.kafka_data_dir).message, file=sys.stderr)
 
@@ -402,18 +452,63 @@ def _demo_admin(settings: Settings) -> str:
     return password
 
 
+def _demo_store_users(settings: Settings, seed: int) -> dict[str, str]:
+    """A demo manager of the generator's first store and a demo seller of it, with fresh
+    random passwords: ``username / password`` as printed, plus the store and seller ids."""
+    import secrets
+
+    from app.api.auth import UserStore
+    from app.generator.chain import build_chain
+
+    chain = build_chain(seed, stores=8)
+    store = chain.stores[0].store_id
+    seller = next(s.seller_id for s in chain.sellers if s.store_id == store)
+    users = UserStore(settings.users_file)
+    logins = {"store": store, "seller_id": seller}
+    for username, role in (("gerente", "manager"), ("vendedor", "seller")):
+        password = secrets.token_urlsafe(9)
+        users.add(
+            username,
+            password,
+            role,
+            store_id=store,
+            seller_id=seller if role == "seller" else None,
+            replace=True,
+        )
+        logins[role] = f"{username} / {password}"
+    return logins
+
+
 def _worker_log(settings: Settings) -> Path:
     return settings.data_dir / "worker.log"
 
 
+def _dashboard_port() -> int:
+    import os
+
+    from views.server import DEFAULT_PORT
+
+    return int(os.environ.get("DATAAPP_DASHBOARD_PORT", DEFAULT_PORT))
+
+
+def _dashboard_log(settings: Settings) -> Path:
+    return settings.data_dir / "dashboard.log"
+
+
 def _start_worker(settings: Settings, bootstrap: str) -> subprocess.Popen[bytes]:
+    return _start_process(settings, bootstrap, "worker", _worker_log(settings))
+
+
+def _start_process(
+    settings: Settings, bootstrap: str, command: str, log_path: Path
+) -> subprocess.Popen[bytes]:
     import os
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     environment = {**os.environ, "DATAAPP_KAFKA_BOOTSTRAP": bootstrap}
-    with _worker_log(settings).open("ab") as log:
+    with log_path.open("ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "app", "worker"],
+            [sys.executable, "-m", "app", command],
             env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -440,15 +535,15 @@ def _wait_until_ready(worker: subprocess.Popen[bytes], url: str, timeout: float)
     return False
 
 
-def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
-    if worker.poll() is None:
-        worker.terminate()
+def _stop_process(process: subprocess.Popen[bytes], name: str) -> None:
+    if process.poll() is None:
+        process.terminate()
         try:
-            worker.wait(timeout=30)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-    print("stopped the worker", file=sys.stderr)
+            process.kill()
+            process.wait()
+    print(f"stopped the {name}", file=sys.stderr)
 
 
 def _interrupt(signum: int, frame: object) -> None:

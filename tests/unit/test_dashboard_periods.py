@@ -1,0 +1,67 @@
+"""Dashboard periods and the figures derived for the KPI cards."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from views.periods import PRESETS, Span, average_ticket_cents, change, period
+
+SUNDAY = date(2026, 11, 29)
+
+
+def test_today_is_compared_with_yesterday() -> None:
+    p = period("today", SUNDAY)
+    assert p.current == Span(SUNDAY, SUNDAY)
+    assert p.previous == Span(date(2026, 11, 28), date(2026, 11, 28))
+
+
+def test_this_week_to_date_against_the_same_days_last_week() -> None:
+    p = period("this_week", SUNDAY)
+    assert p.current == Span(date(2026, 11, 23), SUNDAY)  # Monday to Sunday
+    assert p.previous == Span(date(2026, 11, 16), date(2026, 11, 22))
+
+
+def test_this_month_to_date_against_the_same_days_of_last_month() -> None:
+    p = period("this_month", date(2026, 3, 31))
+    assert p.current == Span(date(2026, 3, 1), date(2026, 3, 31))
+    assert p.previous == Span(date(2026, 2, 1), date(2026, 2, 28))  # February has no 31st
+    p = period("this_month", date(2026, 1, 15))
+    assert p.previous == Span(date(2025, 12, 1), date(2025, 12, 15))
+
+
+def test_trailing_and_custom_periods_are_compared_with_as_many_days_before() -> None:
+    p = period("last_7_days", SUNDAY)
+    assert p.current == Span(date(2026, 11, 23), SUNDAY)
+    assert p.previous == Span(date(2026, 11, 16), date(2026, 11, 22))
+    p = period("custom", SUNDAY, Span(date(2026, 11, 10), date(2026, 11, 1)))  # reversed
+    assert p.current == Span(date(2026, 11, 1), date(2026, 11, 10))
+    assert p.previous == Span(date(2026, 10, 22), date(2026, 10, 31))
+    with pytest.raises(ValueError):
+        period("custom", SUNDAY)
+
+
+@given(st.sampled_from([p for p in PRESETS if p != "custom"]), st.dates(date(2000, 1, 1)))
+def test_every_preset_ends_today_and_its_previous_period_ends_before_it(
+    preset: str, today: date
+) -> None:
+    p = period(preset, today)  # type: ignore[arg-type]
+    assert p.current.last == today
+    assert p.current.first <= today
+    assert p.previous.last < p.current.first
+    assert p.previous.days <= p.current.days
+
+
+def test_change_against_the_previous_period() -> None:
+    assert change(150, 100) == 0.5
+    assert change(50, 100) == -0.5
+    assert change(10, 0) is None
+
+
+def test_average_ticket_is_rounded_half_up_in_whole_cents() -> None:
+    assert average_ticket_cents(1000, 3) == 333
+    assert average_ticket_cents(1001, 2) == 501  # 500.5 -> 501
+    assert average_ticket_cents(500, 0) == 0

@@ -1,0 +1,263 @@
+"""The manager's page: the store's KPIs for the chosen period against the period before, the
+live feed of sales, the team table and the store against the chain's other stores."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import panel as pn
+
+from views import i18n
+from views.api import ApiProblem, segment
+from views.dashboard import (
+    TIME_ZONE,
+    Kpi,
+    LiveLoop,
+    PeriodFilter,
+    Session,
+    Shell,
+    help_card,
+    html_pane,
+    kpi_cards,
+    message,
+    open_session,
+    shell,
+    signed_in_line,
+    tour,
+    versus_key,
+)
+from views.periods import average_ticket_cents
+
+KPIS = ("revenue", "margin", "orders", "average_ticket", "units")
+FEED_ROWS = 20
+METRIC_KEYS = {
+    "revenue_cents": "revenue",
+    "margin_cents": "margin",
+    "orders": "orders",
+    "average_ticket_cents": "average_ticket",
+    "margin_rate": "margin_rate",
+    "units": "units",
+}
+
+
+def kpis_of(current: dict[str, int], previous: dict[str, int]) -> list[Kpi]:
+    def figures(f: dict[str, int]) -> dict[str, int]:
+        return {
+            "revenue": f["revenue_cents"],
+            "margin": f["margin_cents"],
+            "orders": f["orders"],
+            "average_ticket": average_ticket_cents(f["revenue_cents"], f["orders"]),
+            "units": f["units"],
+        }
+
+    now, before = figures(current), figures(previous)
+    return [Kpi(k, now[k], before[k], k in ("revenue", "margin", "average_ticket")) for k in KPIS]
+
+
+class ManagerPage:
+    def __init__(self, session: Session, store_id: str) -> None:
+        self.session = session
+        self.store_id = store_id
+        t = session.t
+        self.filter = PeriodFilter(session, self.refresh)
+        self.kpis = html_pane(t("common.loading"))
+        self.status = html_pane("")
+        self.feed = pn.widgets.Tabulator(
+            self._feed_frame([]),
+            disabled=True,
+            show_index=False,
+            sizing_mode="stretch_width",
+            height=320,
+            name=t("manager.feed.title"),
+        )
+        self.feed_empty = html_pane(
+            f'<p class="note">{html.escape(t("manager.feed.empty"))}</p>', visible=False
+        )
+        self.team = pn.widgets.Tabulator(
+            self._team_frame([], 0),
+            disabled=True,
+            show_index=False,
+            sizing_mode="stretch_width",
+            name=t("manager.team.title"),
+        )
+        self.team_empty = html_pane(
+            f'<p class="note">{html.escape(t("manager.team.empty"))}</p>', visible=False
+        )
+        self.comparison = html_pane("")
+
+    # -- data --------------------------------------------------------------------------
+
+    async def newest_sale(self) -> tuple[str, ...] | None:
+        answer = await self.session.api.get(
+            f"/api/v1/stores/{segment(self.store_id)}/recent-sales", limit=FEED_ROWS
+        )
+        sales = answer["sales"]
+        self._show_feed(sales)
+        return (sales[0]["order_id"], sales[0]["event_time"]) if sales else None
+
+    async def refresh(self) -> None:
+        chosen = self.filter.current()
+        store = f"/api/v1/stores/{segment(self.store_id)}"
+        current, previous, team, comparison = await asyncio.gather(
+            self.session.api.get(f"{store}/summary", **chosen.current.query()),
+            self.session.api.get(f"{store}/summary", **chosen.previous.query()),
+            self.session.api.get(f"{store}/sellers", **chosen.current.query()),
+            self.session.api.get(f"{store}/comparison", **chosen.current.query()),
+        )
+        self.kpis.object = kpi_cards(
+            self.session,
+            "manager",
+            kpis_of(current, previous),
+            versus_key(chosen.preset),
+            chosen.preset,
+        )
+        sellers = [row for row in team["sellers"] if row["lines"]]
+        self.team.value = self._team_frame(sellers, current["revenue_cents"])
+        self.team_empty.visible = not sellers
+        self.comparison.object = self._comparison_html(comparison)
+
+    # -- presentation ------------------------------------------------------------------
+
+    def _show_feed(self, sales: list[dict[str, Any]]) -> None:
+        self.feed.value = self._feed_frame(sales)
+        self.feed_empty.visible = not sales
+
+    def _feed_frame(self, sales: list[dict[str, Any]]) -> pd.DataFrame:
+        t, locale = self.session.t, self.session.locale
+        columns = [t(f"manager.feed.col.{c}") for c in ("time", "seller", "items", "amount")]
+        rows = [
+            (
+                i18n.day_time(
+                    datetime.fromisoformat(sale["event_time"]).astimezone(TIME_ZONE), locale
+                ),
+                sale["seller_id"],
+                i18n.number(sale["items"], locale),
+                i18n.money(sale["amount_cents"], locale),
+            )
+            for sale in sales
+        ]
+        return pd.DataFrame(rows, columns=columns)
+
+    def _team_frame(self, sellers: list[dict[str, Any]], store_revenue: int) -> pd.DataFrame:
+        t, locale = self.session.t, self.session.locale
+        names = ("seller", "revenue", "margin", "orders", "share")
+        columns = [t(f"manager.team.col.{c}") for c in names]
+        rows = [
+            (
+                row["seller_id"],
+                i18n.money(row["revenue_cents"], locale),
+                i18n.money(row["margin_cents"], locale),
+                i18n.number(row["orders"], locale),
+                i18n.percent(row["revenue_cents"] / store_revenue, locale)
+                if store_revenue
+                else "–",
+            )
+            for row in sellers
+        ]
+        return pd.DataFrame(rows, columns=columns)
+
+    def _comparison_html(self, answer: dict[str, Any]) -> str:
+        t, locale = self.session.t, self.session.locale
+        if answer["stores"] < 2:
+            return f'<p class="note">{html.escape(t("common.no_comparison"))}</p>'
+        lines = []
+        for metric in answer["metrics"]:
+            name = t(f"manager.compare.metric.{METRIC_KEYS[metric['metric']]}")
+            sentence = t(
+                "manager.compare.rank", rank=metric["rank"], count=metric["count"], metric=name
+            )
+            ahead = t(
+                "manager.compare.percentile_value",
+                percent=i18n.percent(metric["percentile"], locale, decimals=0),
+            )
+            lines.append(
+                f'<li data-metric="{metric["metric"]}" data-rank="{metric["rank"]}">'
+                f"{html.escape(sentence)} <span class='note'>({html.escape(ahead)})</span></li>"
+            )
+        parts = [f"<ul>{''.join(lines)}</ul>"]
+        if answer["weakest"]:
+            key = METRIC_KEYS[answer["weakest"]]
+            parts.append(
+                f'<div class="weak" id="weakest" data-metric="{answer["weakest"]}">'
+                f"<strong>{html.escape(t('manager.compare.weakest'))}:</strong> "
+                f"{html.escape(t(f'manager.compare.metric.{key}'))}. "
+                f"{html.escape(t(f'manager.compare.suggestion.{key}'))}</div>"
+            )
+        if answer["strongest"]:
+            key = METRIC_KEYS[answer["strongest"]]
+            parts.append(
+                f'<div class="strong" style="margin-top:8px">'
+                f"<strong>{html.escape(t('manager.compare.strongest'))}:</strong> "
+                f"{html.escape(t(f'manager.compare.metric.{key}'))}.</div>"
+            )
+        return "".join(parts)
+
+    def fill(self, page: Shell) -> None:
+        t = self.session.t
+
+        def section(title_key: str, help_key: str | None, *objects: Any) -> pn.Column:
+            heading = f"<h2 style='font-size:1.15rem;margin:8px 0'>{html.escape(t(title_key))}</h2>"
+            help_line = f'<p class="note">{html.escape(t(help_key))}</p>' if help_key else ""
+            return pn.Column(
+                html_pane(heading + help_line),
+                *objects,
+                sizing_mode="stretch_width",
+            )
+
+        entries = [(t(f"manager.kpi.{k}"), t(f"manager.kpi_help.{k}")) for k in KPIS]
+        entries += [
+            (t("manager.feed.title"), t("manager.feed.help")),
+            (t("manager.team.title"), t("manager.team.help")),
+            (t("manager.compare.title"), t("manager.compare.help")),
+        ]
+        store = (
+            f" · {html.escape(t('common.store'))}: "
+            f"<strong id='store-id'>{html.escape(self.store_id)}</strong>"
+        )
+        page.main[:] = [
+            tour(self.session, "manager"),
+            pn.Column(
+                signed_in_line(self.session, store),
+                self.status,
+                self.kpis,
+                sizing_mode="stretch_width",
+            ),
+            section("manager.feed.title", None, self.feed_empty, self.feed),
+            section("manager.team.title", "manager.team.help", self.team_empty, self.team),
+            section("manager.compare.title", "manager.compare.help", self.comparison),
+            help_card(self.session, entries),
+        ]
+        page.toolbar[:] = [self.filter.panel()]
+
+
+def page() -> pn.template.BootstrapTemplate:
+    """The Panel app at ``/manager``: for a manager (their store) or an admin (any store)."""
+    page = shell("manager.title")
+
+    async def start() -> None:
+        session = await open_session()
+        if isinstance(session, str):
+            page.main[:] = [message(session, page.locale)]
+            return
+        role = session.me.get("role")
+        store_id = session.me.get("store_id")
+        if role == "admin" and not store_id:
+            try:
+                stores = (await session.api.get("/api/v1/stores"))["stores"]
+            except ApiProblem:
+                stores = []
+            requested = (pn.state.session_args.get("store") or [b""])[0].decode()
+            store_id = requested if requested in stores else (stores[0] if stores else None)
+        if role not in ("admin", "manager") or not store_id:
+            page.main[:] = [message("error.forbidden", session.locale)]
+            return
+        manager = ManagerPage(session, store_id)
+        manager.fill(page)
+        LiveLoop(manager.newest_sale, manager.refresh, manager.status, session).start()
+
+    pn.state.onload(start)
+    return page.page

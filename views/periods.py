@@ -1,0 +1,92 @@
+"""The dashboards' periods: presets a manager picks from, each with the previous period it
+is compared against. Pure functions of "today" in the stores' time zone.
+
+A period "to date" is compared with the same stretch of the period before (this month's 1st
+to 29th against last month's 1st to 29th), so a half-finished month is not held against a
+whole one.
+"""
+
+from __future__ import annotations
+
+from calendar import monthrange
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+Preset = Literal["today", "this_week", "this_month", "last_7_days", "last_30_days", "custom"]
+PRESETS: tuple[Preset, ...] = (
+    "today",
+    "this_week",
+    "this_month",
+    "last_7_days",
+    "last_30_days",
+    "custom",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    first: date
+    last: date
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def query(self) -> dict[str, str]:
+        return {"from": self.first.isoformat(), "to": self.last.isoformat()}
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    preset: Preset
+    current: Span
+    previous: Span
+
+
+def period(preset: Preset, today: date, custom: Span | None = None) -> Period:
+    """The span of ``preset`` as of ``today``, and the span it is compared against."""
+    if preset == "today":
+        yesterday = today - timedelta(days=1)
+        return Period(preset, Span(today, today), Span(yesterday, yesterday))
+    if preset == "this_week":
+        monday = today - timedelta(days=today.weekday())
+        return Period(
+            preset,
+            Span(monday, today),
+            Span(monday - timedelta(days=7), today - timedelta(days=7)),
+        )
+    if preset == "this_month":
+        first = today.replace(day=1)
+        before = (first - timedelta(days=1)).replace(day=1)
+        same_day = min(today.day, monthrange(before.year, before.month)[1])
+        return Period(preset, Span(first, today), Span(before, before.replace(day=same_day)))
+    if preset in ("last_7_days", "last_30_days"):
+        days = 7 if preset == "last_7_days" else 30
+        return _trailing(preset, Span(today - timedelta(days=days - 1), today))
+    if custom is None:
+        raise ValueError("a custom period needs its first and last day")
+    if custom.last < custom.first:
+        custom = Span(custom.last, custom.first)
+    return _trailing("custom", custom)
+
+
+def _trailing(preset: Preset, current: Span) -> Period:
+    """A span compared with the span of the same length just before it."""
+    last = current.first - timedelta(days=1)
+    return Period(preset, current, Span(last - timedelta(days=current.days - 1), last))
+
+
+def change(current: int, previous: int) -> float | None:
+    """Relative change against the previous period; None when there is nothing to compare
+    with (a previous figure of zero)."""
+    if previous == 0:
+        return None
+    return (current - previous) / abs(previous)
+
+
+def average_ticket_cents(revenue_cents: int, orders: int) -> int:
+    """Revenue per order in whole cents, rounded half up (integer arithmetic, no float)."""
+    if orders <= 0:
+        return 0
+    return (2 * revenue_cents + orders) // (2 * orders)

@@ -1,0 +1,53 @@
+"""``dataapp dashboard``: the Panel server for the dashboards, signed in with the API's users.
+
+Pages: ``/login`` and ``/logout`` (``views/auth.py``), ``/`` (to the page of one's role),
+``/manager`` (``views/manager.py``) and ``/seller`` (``views/seller.py``). Everything on
+them comes from the lookup API at ``DATAAPP_API_URL``, called with the user's own token.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+import panel as pn
+from cryptography.fernet import Fernet
+
+from views import manager, seller
+from views.auth import ApiAuthProvider, HomeHandler
+
+DEFAULT_PORT = 5006
+
+
+def serve(
+    api_url: str,
+    port: int = DEFAULT_PORT,
+    address: str = "127.0.0.1",
+    cookie_secret: str | None = None,
+    encryption_key: str | None = None,
+    show: bool = False,
+) -> Any:
+    """Serve the dashboards until stopped. The cookie secret signs the session cookies and
+    the encryption key encrypts the API token inside them: several dashboard processes
+    behind one address must share both (``DATAAPP_DASHBOARD_COOKIE_SECRET``,
+    ``DATAAPP_DASHBOARD_ENCRYPTION_KEY``); by default each start makes new ones, which signs
+    everyone out."""
+    os.environ["DATAAPP_API_URL"] = api_url
+    pn.config.cookie_secret = cookie_secret or secrets.token_urlsafe(32)
+    pn.config.oauth_encryption_key = (
+        encryption_key.encode() if encryption_key else Fernet.generate_key()
+    )
+    pn.extension("tabulator", sizing_mode="stretch_width", notifications=False)
+    return pn.serve(
+        {"manager": manager.page, "seller": seller.page},
+        port=port,
+        address=address,
+        websocket_origin=[f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"],
+        auth_provider=ApiAuthProvider(api_url),
+        cookie_secret=pn.config.cookie_secret,
+        extra_patterns=[(r"/", HomeHandler)],
+        show=show,
+        title="DataApp",
+        liveness=True,
+    )
