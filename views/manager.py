@@ -27,10 +27,18 @@ from views.dashboard import (
     open_session,
     shell,
     signed_in_line,
+    today,
     tour,
     versus_key,
 )
-from views.periods import average_ticket_cents
+from views.periods import (
+    AT_A_GLANCE,
+    average_ticket_cents,
+    change,
+    glance_span,
+    period,
+    sum_days,
+)
 
 KPIS = ("revenue", "margin", "orders", "average_ticket", "units")
 FEED_ROWS = 20
@@ -88,6 +96,7 @@ class ManagerPage:
             f'<p class="note">{html.escape(t("manager.team.empty"))}</p>', visible=False
         )
         self.comparison = html_pane("")
+        self.glance = html_pane("")
 
     # -- data --------------------------------------------------------------------------
 
@@ -102,12 +111,15 @@ class ManagerPage:
     async def refresh(self) -> None:
         chosen = self.filter.current()
         store = f"/api/v1/stores/{segment(self.store_id)}"
-        current, previous, team, comparison = await asyncio.gather(
+        glance = glance_span(today())
+        current, previous, team, comparison, days = await asyncio.gather(
             self.session.api.get(f"{store}/summary", **chosen.current.query()),
             self.session.api.get(f"{store}/summary", **chosen.previous.query()),
             self.session.api.get(f"{store}/sellers", **chosen.current.query()),
             self.session.api.get(f"{store}/comparison", **chosen.current.query()),
+            self.session.api.get(f"{store}/timeseries", granularity="day", **glance.query()),
         )
+        self.glance.object = self._glance_html(days["points"])
         self.kpis.object = kpi_cards(
             self.session,
             "manager",
@@ -121,6 +133,39 @@ class ManagerPage:
         self.comparison.object = self._comparison_html(comparison)
 
     # -- presentation ------------------------------------------------------------------
+
+    def _glance_html(self, points: list[dict[str, Any]]) -> str:
+        """Today, this week and this month side by side, each against the period before."""
+        t, locale = self.session.t, self.session.locale
+        names = ("revenue_cents", "orders")
+        rows = []
+        for preset in AT_A_GLANCE:
+            chosen = period(preset, today())
+            now = sum_days(points, chosen.current, names)
+            before = sum_days(points, chosen.previous, names)
+            cells = []
+            for name in names:
+                shown = (
+                    i18n.money(now[name], locale)
+                    if name == "revenue_cents"
+                    else i18n.number(now[name], locale)
+                )
+                moved = i18n.signed_change(change(now[name], before[name]), locale)
+                cells.append(
+                    f'<td data-figure="{name}" data-raw="{now[name]}"><strong>'
+                    f"{html.escape(shown)}</strong> <span class='note'>{html.escape(moved)}"
+                    "</span></td>"
+                )
+            rows.append(
+                f'<tr data-glance="{preset}"><th scope="row">'
+                f"{html.escape(t(f'period.{preset}'))}</th>{''.join(cells)}</tr>"
+            )
+        head = "".join(
+            f'<th scope="col">{html.escape(t(key))}</th>'
+            for key in ("period.label", "manager.kpi.revenue", "manager.kpi.orders")
+        )
+        body = "".join(rows)
+        return f'<table class="glance"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
     def _show_feed(self, sales: list[dict[str, Any]]) -> None:
         self.feed.value = self._feed_frame(sales)
@@ -223,6 +268,7 @@ class ManagerPage:
             pn.Column(
                 signed_in_line(self.session, store),
                 self.status,
+                self.glance,
                 self.kpis,
                 sizing_mode="stretch_width",
             ),

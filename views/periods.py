@@ -90,3 +90,29 @@ def average_ticket_cents(revenue_cents: int, orders: int) -> int:
     if orders <= 0:
         return 0
     return (2 * revenue_cents + orders) // (2 * orders)
+
+
+AT_A_GLANCE: tuple[Preset, ...] = ("today", "this_week", "this_month")
+"""The periods a manager sees side by side, whatever period the page is filtered on."""
+
+
+def glance_span(today: date) -> Span:
+    """The days one daily series must cover to give every ``AT_A_GLANCE`` period and the
+    period it is compared with."""
+    periods = [period(preset, today) for preset in AT_A_GLANCE]
+    return Span(min(p.previous.first for p in periods), today)
+
+
+def sum_days(
+    points: list[dict[str, int | str]], span: Span, names: tuple[str, ...]
+) -> dict[str, int]:
+    """The figures ``names`` summed over the days of ``span``, from a daily series (buckets
+    are ISO dates). Revenue, margin, units and orders add up day by day: an order counts on
+    the day of its first line."""
+    first, last = span.first.isoformat(), span.last.isoformat()
+    total = dict.fromkeys(names, 0)
+    for point in points:
+        if first <= str(point["bucket"]) <= last:
+            for name in names:
+                total[name] += int(point[name])
+    return total

@@ -216,6 +216,13 @@ def test_a_manager_sees_the_api_figures_and_a_new_sale_without_reload(
     wait_for(lambda: kpis(browser, "today"), "the KPI cards")
     want = expected_kpis(stack.today_summary(), MANAGER_KPIS)
     wait_for(lambda: kpis(browser, "today") == want, f"the API's figures {want}")
+    glance = {
+        (item["data"]["figure"]): int(item["data"]["raw"])
+        for item in deep(browser, "tr[data-glance='today'] td[data-figure]")
+    }
+    today_api = stack.today_summary()
+    assert glance == {"revenue_cents": today_api["revenue_cents"], "orders": today_api["orders"]}
+    assert len(deep(browser, "tr[data-glance]")) == 3  # today, this week, this month
     text = page_text(browser)
     assert "Faturamento" in text and "Vendas ao vivo" in text  # pt-BR by default
     assert "R$ " in text and "," in text  # money in Brazilian format

@@ -65,3 +65,29 @@ def test_average_ticket_is_rounded_half_up_in_whole_cents() -> None:
     assert average_ticket_cents(1000, 3) == 333
     assert average_ticket_cents(1001, 2) == 501  # 500.5 -> 501
     assert average_ticket_cents(500, 0) == 0
+
+
+def test_the_glance_series_covers_every_period_and_its_previous_one() -> None:
+    from views.periods import AT_A_GLANCE, glance_span
+
+    span = glance_span(SUNDAY)
+    assert span.last == SUNDAY
+    for preset in AT_A_GLANCE:
+        p = period(preset, SUNDAY)
+        assert span.first <= p.previous.first and p.current.last <= span.last
+
+
+def test_sum_days_adds_the_days_of_a_span_only() -> None:
+    from views.periods import sum_days
+
+    points = [
+        {"bucket": "2026-11-27", "revenue_cents": 100, "orders": 1},
+        {"bucket": "2026-11-28", "revenue_cents": 250, "orders": 2},
+        {"bucket": "2026-11-29", "revenue_cents": 50, "orders": 1},
+    ]
+    span = Span(date(2026, 11, 28), SUNDAY)
+    assert sum_days(points, span, ("revenue_cents", "orders")) == {
+        "revenue_cents": 300,
+        "orders": 3,
+    }
+    assert sum_days([], span, ("orders",)) == {"orders": 0}
