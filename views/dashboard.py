@@ -242,18 +242,16 @@ class PeriodFilter:
         return pn.FlexBox(self.buttons, self.range, gap="12px", sizing_mode="stretch_width")
 
 
-def help_card(session: Session, entries: Sequence[tuple[str, str]]) -> pn.Card:
-    """Built-in help: what every figure means, in the user's language."""
+def help_card(session: Session, entries: Sequence[tuple[str, str]]) -> pn.pane.HTML:
+    """Built-in help: what every figure means, in the user's language (a native
+    ``<details>``: keyboard and screen-reader friendly, no script)."""
     items = "".join(
         f"<dt><strong>{html.escape(term)}</strong></dt><dd>{html.escape(text)}</dd>"
         for term, text in entries
     )
-    return pn.Card(
-        html_pane(f"<p>{html.escape(session.t('help.intro'))}</p><dl>{items}</dl>"),
-        title=session.t("help.title"),
-        collapsed=True,
-        sizing_mode="stretch_width",
-        css_classes=["help-card"],
+    return html_pane(
+        f'<details class="help"><summary>{html.escape(session.t("help.title"))}</summary>'
+        f"<p>{html.escape(session.t('help.intro'))}</p><dl>{items}</dl></details>"
     )
 
 

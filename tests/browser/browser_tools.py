@@ -72,3 +72,17 @@ def console_errors(driver: WebDriver) -> list[str]:
         for entry in driver.get_log("browser")
         if entry.get("level") == "SEVERE" and "favicon.ico" not in entry.get("message", "")
     ]
+
+
+_HERE = Path(__file__).parent
+
+
+def contrast_failures(driver: WebDriver) -> list[str]:
+    """Visible text whose contrast with its background is under WCAG 2's AA minimum (4.5:1,
+    3:1 for large text), across shadow roots; disabled controls are exempt, as in WCAG."""
+    return driver.execute_script((_HERE / "contrast.js").read_text(encoding="utf-8"))
+
+
+def unlabelled_controls(driver: WebDriver) -> list[str]:
+    """Visible inputs, selects, text areas and buttons with no accessible name."""
+    return driver.execute_script((_HERE / "labels.js").read_text(encoding="utf-8"))

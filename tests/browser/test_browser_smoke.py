@@ -17,10 +17,12 @@ from tests.browser.browser_tools import (
     DESKTOP,
     PHONE,
     console_errors,
+    contrast_failures,
     png_size,
     screenshot,
     set_desktop,
     set_phone,
+    unlabelled_controls,
     viewport_size,
 )
 
@@ -82,3 +84,19 @@ def test_page_read_and_shot_at_phone_and_desktop_size(browser: WebDriver, page_u
     # The check above is not vacuous: a page's console error does show up.
     browser.execute_script("console.error('erro de propósito')")
     assert any("erro de propósito" in message for message in console_errors(browser))
+
+
+def test_the_contrast_and_label_checks_catch_what_they_should(
+    browser: WebDriver, page_url: str
+) -> None:
+    browser.get(page_url)
+    assert contrast_failures(browser) == []
+    assert unlabelled_controls(browser) == []
+    browser.execute_script(
+        "const faint = document.createElement('p'); faint.textContent = 'quase invisível';"
+        "faint.style.color = '#bbbbbb'; document.body.appendChild(faint);"
+        "const host = document.createElement('div'); document.body.appendChild(host);"
+        "host.attachShadow({mode: 'open'}).innerHTML = '<input type=\"text\">';"
+    )
+    assert any("quase invisível" in failure for failure in contrast_failures(browser))
+    assert len(unlabelled_controls(browser)) == 1  # found inside a shadow root

@@ -25,10 +25,12 @@ from tests.browser.browser_tools import (
     DESKTOP,
     PHONE,
     console_errors,
+    contrast_failures,
     png_size,
     screenshot,
     set_desktop,
     set_phone,
+    unlabelled_controls,
 )
 from tests.worker_tools import DATAAPP, REPO, WorkerProcess, worker_environment
 from views.periods import average_ticket_cents
@@ -242,6 +244,8 @@ def test_a_manager_sees_the_api_figures_and_a_new_sale_without_reload(
 
     shots(browser, "manager")
     assert console_errors(browser) == []
+    assert contrast_failures(browser) == []
+    assert unlabelled_controls(browser) == []
 
 
 def test_a_seller_sees_only_their_own_figures(browser: WebDriver, stack: Stack) -> None:
@@ -256,6 +260,8 @@ def test_a_seller_sees_only_their_own_figures(browser: WebDriver, stack: Stack) 
 
     shots(browser, "seller")
     assert console_errors(browser) == []
+    assert contrast_failures(browser) == []
+    assert unlabelled_controls(browser) == []
 
     # Not the manager's page, whatever the URL; and no way to another seller's figures.
     browser.get(stack.url + "/manager")
@@ -285,3 +291,5 @@ def test_wrong_credentials_are_explained_in_words(browser: WebDriver, stack: Sta
     error = wait_for(lambda: browser.find_elements(By.ID, "login-error"), "the error")[0]
     assert "incorretos" in error.text
     assert console_errors(browser) == []
+    assert contrast_failures(browser) == []
+    assert unlabelled_controls(browser) == []
