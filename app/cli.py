@@ -122,6 +122,12 @@ def _parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address the API listens on and announces to other workers (default 127.0.0.1)",
     )
+    worker.add_argument(
+        "--advertise",
+        default=None,
+        help="host name other workers reach this one by (default: DATAAPP_ADVERTISED_HOST, "
+        "else --host); needed when --host is 0.0.0.0",
+    )
     worker.add_argument("--loglevel", default="warning", help="Faust's log level")
     worker.set_defaults(handler=_worker)
 
@@ -147,11 +153,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     """Run the worker in the foreground until SIGINT/SIGTERM."""
+    import os
+
     from faust import Worker
 
     from app.worker import build_worker
 
-    worker = build_worker(settings, bootstrap_of(settings), web_host=args.host)
+    advertised = args.advertise or os.environ.get("DATAAPP_ADVERTISED_HOST") or args.host
+    worker = build_worker(
+        settings, bootstrap_of(settings), web_host=args.host, advertised_host=advertised
+    )
     print(
         f"DataApp worker: API on http://{args.host}:{settings.web_port}/api/v1 "
         f"(OpenAPI: /api/v1/openapi.json), history in {settings.clickhouse_dsn.split('@')[-1]}",

@@ -51,8 +51,17 @@ def app_id(settings: Settings) -> str:
     return f"{settings.topic_prefix}dataapp-worker"
 
 
-def build_worker(settings: Settings, bootstrap: str, web_host: str = "127.0.0.1") -> Worker:
-    """Everything wired, nothing started (``app.main()`` or a ``faust.Worker`` starts it)."""
+def build_worker(
+    settings: Settings,
+    bootstrap: str,
+    web_host: str = "127.0.0.1",
+    advertised_host: str | None = None,
+) -> Worker:
+    """Everything wired, nothing started (``app.main()`` or a ``faust.Worker`` starts it).
+
+    The API listens on ``web_host``; the group learns this worker's address as
+    ``advertised_host`` (default: the same), which is what other workers forward requests to:
+    a worker in a container listens on 0.0.0.0 but is reached by its service name."""
     from app.kafka.admin import ensure_topics
 
     faust_patches.apply()
@@ -69,7 +78,7 @@ def build_worker(settings: Settings, bootstrap: str, web_host: str = "127.0.0.1"
         topic_disable_leader=True,
         web_port=settings.web_port,
         web_bind=web_host,
-        web_host=web_host,
+        web_host=advertised_host or web_host,
         web_router_enabled=False,
         web_tables_enabled=False,
         web_graph_enabled=False,

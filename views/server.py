@@ -34,6 +34,12 @@ def serve(
     ``DATAAPP_DASHBOARD_ENCRYPTION_KEY``); by default each start makes new ones, which signs
     everyone out."""
     os.environ["DATAAPP_API_URL"] = api_url
+    # Behind a reverse proxy, the browser's origin is the public name (host[:port]).
+    allowed_origins = [
+        origin.strip()
+        for origin in os.environ.get("DATAAPP_DASHBOARD_ORIGINS", "").split(",")
+        if origin.strip()
+    ]
     pn.config.cookie_secret = cookie_secret or secrets.token_urlsafe(32)
     pn.config.oauth_encryption_key = (
         encryption_key.encode() if encryption_key else Fernet.generate_key()
@@ -43,7 +49,12 @@ def serve(
         {"manager": manager.page, "seller": seller.page},
         port=port,
         address=address,
-        websocket_origin=[f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"],
+        websocket_origin=[
+            f"{address}:{port}",
+            f"localhost:{port}",
+            f"127.0.0.1:{port}",
+            *allowed_origins,
+        ],
         auth_provider=ApiAuthProvider(api_url),
         cookie_secret=pn.config.cookie_secret,
         extra_patterns=[(r"/", HomeHandler)],
