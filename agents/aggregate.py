@@ -64,7 +64,10 @@ class SalesAggregator:
     async def process(self, events: Sequence[EventT]) -> None:
         started = perf_counter()
         received = len(events)
-        await self.tables.wait_ready(lambda: self.app.consumer_generation_id)
+        if not await self.tables.wait_ready(lambda: self.app.consumer_generation_id):
+            self.metrics.events_dropped += received
+            log.info("dropped %d events: a rebalance started during the restore", received)
+            return
         events = self.transactions.to_process(events)
         if len(events) < received:
             self.metrics.events_dropped += received - len(events)

@@ -108,6 +108,22 @@ def build_worker(
             sender.consumer_generation_id,
         )
 
+    # A rebalance begins here, synchronously, before Faust waits for the batch in hand to
+    # finish (Faust's own "revoked" signal comes only after that wait).
+    start_rebalance = app.on_rebalance_start
+
+    def on_rebalance_start() -> None:
+        start_rebalance()
+        tables.on_revoked()
+
+    app.on_rebalance_start = on_rebalance_start  # type: ignore[method-assign]
+
+    def restore_failed(error: BaseException) -> None:
+        logging.shutdown()
+        os._exit(70)
+
+    tables.on_restore_failure = restore_failed
+
     # The topics must exist before the worker starts: Faust subscribes to them at start.
     asyncio.run(
         ensure_topics(

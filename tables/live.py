@@ -49,6 +49,10 @@ _PRODUCTS_SEP = "\x1e"
 TABLES = ("aggregates", "order-index")
 
 
+class TablesNotReadyError(Exception):
+    """A lookup reached a partition this worker owns but has not restored yet."""
+
+
 class LiveTables:
     def __init__(
         self, directory: Path, changelog_prefix: str, partitions: int, bootstrap: str
@@ -64,7 +68,11 @@ class LiveTables:
         # its changelogs.
         shutil.rmtree(directory, ignore_errors=True)
         self._generation: int | None = None
+        self._owned: frozenset[int] = frozenset()
+        self._revoked = False
         self._restoring: asyncio.Task[None] | None = None
+        self.on_restore_failure: Callable[[BaseException], None] | None = None
+        """Called when a restore fails (the worker exits: its supervisor starts it again)."""
         self.restored_records = 0
         """Changelog records replayed into the databases since the worker started."""
 
@@ -98,42 +106,61 @@ class LiveTables:
         for partition in list(self._dbs):
             if partition not in keep:
                 self._close(partition)
-        self._generation = generation
+        self._generation, self._owned, self._revoked = generation, owned, False
         missing = sorted(owned - keep)
         log.info(
             "generation %d: partitions %s kept, %s to restore", generation, sorted(keep), missing
         )
-        self._restoring = (
-            asyncio.ensure_future(self._restore(missing, generation)) if missing else None
-        )
+        self._restoring = None
+        if missing:
+            self._restoring = asyncio.ensure_future(self._restore(missing, generation))
+            self._restoring.add_done_callback(self._restore_ended)
 
-    async def wait_ready(self, generation: Callable[[], int]) -> None:
-        """Returns once every partition of the consumer's current ``generation`` is restored.
+    def on_revoked(self) -> None:
+        """A rebalance started. A restore under way stops (the next assignment says what to
+        restore), and a batch waiting for it is let go, to be dropped: the group's rebalance
+        waits for that batch, and must not wait for a whole restore."""
+        self._revoked = True
+        if self._restoring is not None:
+            self._restoring.cancel()
+
+    async def wait_ready(self, generation: Callable[[], int]) -> bool:
+        """True once every partition of the consumer's current ``generation`` is restored;
+        False if a rebalance starts first (the caller drops its batch, which is read again
+        after the rebalance).
 
         Right after a rebalance the consumer knows its new generation before the assignment
         reaches ``on_assigned``; until it does, the tables belong to the generation before.
         """
         while True:
+            if self._revoked:
+                return False
             task = self._restoring
             if task is not None and not task.done():
-                try:
-                    await asyncio.shield(task)
-                except asyncio.CancelledError:
-                    if task is self._restoring:  # our own cancellation, not a newer assignment's
-                        raise
+                await asyncio.wait([task], timeout=0.05)
                 continue
-            if task is not None:
+            if task is not None and not task.cancelled():
                 task.result()  # a failed restore stops the agent
             if self._generation == generation():
-                return
+                return True
             await asyncio.sleep(0.02)
 
     @property
     def restored(self) -> bool:
         """Every partition of the current assignment is restored: lookups are complete."""
-        return self._generation is not None and (
-            self._restoring is None or (self._restoring.done() and not self._restoring.cancelled())
+        task = self._restoring
+        return (
+            self._generation is not None
+            and not self._revoked
+            and (task is None or (task.done() and not task.cancelled() and not task.exception()))
         )
+
+    def _restore_ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        log.critical("restoring the tables failed", exc_info=task.exception())
+        if self.on_restore_failure is not None:
+            self.on_restore_failure(task.exception())  # type: ignore[arg-type]
 
     async def _restore(self, partitions: list[int], generation: int) -> None:
         # A folder per partition and generation: a cancelled restore cleaning up after itself
@@ -300,9 +327,16 @@ class LiveTables:
         return found
 
     def _db(self, store_id: str) -> rocksdict.Rdict | None:
-        """The store's ``aggregates`` database, if its partition is here and restored."""
-        dbs = self._dbs.get(self.partition_of(store_id))
-        return dbs["aggregates"] if dbs is not None else None
+        """The store's ``aggregates`` database; None if another worker owns its partition.
+        Raises ``TablesNotReadyError`` while this worker is restoring it: an answer without
+        the live part would be wrong, not just late."""
+        partition = self.partition_of(store_id)
+        dbs = self._dbs.get(partition)
+        if dbs is None:
+            if partition in self._owned:
+                raise TablesNotReadyError(f"partition {partition} is being restored")
+            return None
+        return dbs["aggregates"]
 
 
 def _open_empty(path: Path) -> rocksdict.Rdict:

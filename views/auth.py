@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import tornado.web
 from jinja2 import Template
@@ -37,6 +38,15 @@ def request_locale(handler: tornado.web.RequestHandler) -> str:
     return resolve_locale(handler.get_argument("lang", None) or handler.get_cookie(LANGUAGE_COOKIE))
 
 
+def is_local_path(url: str) -> bool:
+    """A path on this server, safe to redirect to after sign-in: no scheme, no host, and
+    nothing a browser would read as one ("//host", "/\\host", control characters)."""
+    if not url.startswith("/") or "\\" in url or any(ord(c) < 0x20 for c in url):
+        return False
+    parts = urlsplit(url)
+    return not parts.scheme and not parts.netloc and not url.startswith("//")
+
+
 def _encrypted(value: str) -> bytes:
     if state.encryption is None:
         return value.encode()
@@ -53,7 +63,7 @@ class ApiLoginHandler(BasicLoginHandler):
         locale = request_locale(self)
         self.set_cookie(LANGUAGE_COOKIE, locale, path="/", samesite="Lax")
         next_url = self.get_argument("next", "")
-        if next_url.startswith("/") and not next_url.startswith("//"):
+        if is_local_path(next_url):
             self.set_cookie("next_url", next_url, path="/", samesite="Lax")
         error = self.get_argument("error", "")
         messages = {
@@ -92,7 +102,7 @@ class ApiLoginHandler(BasicLoginHandler):
         )
         target = self.get_cookie("next_url", "") or "/"
         self.clear_cookie("next_url", path="/")
-        self.redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+        self.redirect(target if is_local_path(target) else "/")
 
 
 class ApiLogoutHandler(LogoutHandler):

@@ -202,7 +202,7 @@ def versus_key(preset: Preset) -> str:
 class PeriodFilter:
     """Preset buttons and a custom date range; ``current()`` is the chosen period."""
 
-    def __init__(self, session: Session, on_change: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, session: Session, on_change: Callable[[], None]) -> None:
         self.session = session
         labels = {session.t(f"period.{preset}"): preset for preset in PRESETS}
         self._presets = labels
@@ -221,9 +221,9 @@ class PeriodFilter:
             width=260,
         )
 
-        async def changed(*_: Any) -> None:
+        def changed(*_: Any) -> None:
             self.range.visible = self.preset() == "custom"
-            await on_change()
+            on_change()
 
         self.buttons.param.watch(changed, "value")
         self.range.param.watch(changed, "value")
@@ -322,18 +322,35 @@ class LiveLoop:
         self.last_seen: tuple[str, ...] | None = None
         self.last_refresh = 0.0
         self._busy = False
+        self._again = False
+        self._invalidated = False
+
+    def invalidate(self) -> None:
+        """The figures asked for changed (a filter): fetch them again now, after any refresh
+        under way, whose answers are for what was asked before."""
+        self._invalidated = True
+        pn.state.execute(self.tick)
 
     async def tick(self) -> None:
         if self._busy:
+            self._again = True
             return
         self._busy = True
         try:
-            seen = await self.newest()
-            loop_time = asyncio.get_running_loop().time()
-            if seen != self.last_seen or loop_time - self.last_refresh > FULL_REFRESH_SECONDS:
-                self.last_seen = seen
-                self.last_refresh = loop_time
-                await self.refresh()
+            while True:
+                self._again = False
+                seen = await self.newest()
+                loop_time = asyncio.get_running_loop().time()
+                if (
+                    seen != self.last_seen
+                    or self._invalidated
+                    or loop_time - self.last_refresh > FULL_REFRESH_SECONDS
+                ):
+                    self.last_seen, self.last_refresh = seen, loop_time
+                    self._invalidated = False
+                    await self.refresh()
+                if not self._again:
+                    break
             self.status.object = self._status("common.live")
         except ApiProblem as problem:
             self.status.object = self._status(_problem_key(problem), alert=True)

@@ -71,7 +71,8 @@ class ManagerPage:
         self.session = session
         self.store_id = store_id
         t = session.t
-        self.filter = PeriodFilter(session, self.refresh)
+        self.loop: LiveLoop | None = None
+        self.filter = PeriodFilter(session, self.invalidate)
         self.kpis = html_pane(t("common.loading"))
         self.status = html_pane("")
         self.feed = pn.widgets.Tabulator(
@@ -99,6 +100,10 @@ class ManagerPage:
         self.glance = html_pane("")
 
     # -- data --------------------------------------------------------------------------
+
+    def invalidate(self) -> None:
+        if self.loop is not None:
+            self.loop.invalidate()
 
     async def newest_sale(self) -> tuple[str, ...] | None:
         answer = await self.session.api.get(
@@ -199,7 +204,7 @@ class ManagerPage:
                 i18n.number(row["orders"], locale),
                 i18n.percent(row["revenue_cents"] / store_revenue, locale)
                 if store_revenue
-                else "–",
+                else i18n.percent(0, locale),
             )
             for row in sellers
         ]
@@ -303,7 +308,8 @@ def page() -> pn.template.BootstrapTemplate:
             return
         manager = ManagerPage(session, store_id)
         manager.fill(page)
-        LiveLoop(manager.newest_sale, manager.refresh, manager.status, session).start()
+        manager.loop = LiveLoop(manager.newest_sale, manager.refresh, manager.status, session)
+        manager.loop.start()
 
     pn.state.onload(start)
     return page.page

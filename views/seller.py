@@ -68,7 +68,8 @@ class SellerPage:
         t = session.t
         self.base = f"/api/v1/stores/{segment(store_id)}/sellers/{segment(seller_id)}"
         self.document = pn.state.curdoc
-        self.filter = PeriodFilter(session, self.refresh)
+        self.loop: LiveLoop | None = None
+        self.filter = PeriodFilter(session, self.invalidate)
         self.today_kpis = html_pane(t("common.loading"))
         self.period_kpis = html_pane("")
         self.rank = html_pane("")
@@ -93,17 +94,21 @@ class SellerPage:
             tooltips=[(t("seller.kpi.revenue"), "@label")],
         )
         chart.vbar(x="bucket", top="revenue", width=0.8, source=self.source, color="#1f5fbf")
-        chart.yaxis.formatter = NumeralTickFormatter(format="0,0")
+        # Thousands grouped as the user reads them ("1.500" in Brazil is not one and a half).
+        chart.yaxis.formatter = NumeralTickFormatter(
+            format="0,0", language="pt-br" if session.locale == "pt_BR" else "en"
+        )
         chart.xaxis.major_label_orientation = 0.8
         self.chart = chart
         self.empty = html_pane(
             f'<p class="note">{html.escape(t("empty.no_sales_period"))}</p>', visible=False
         )
 
-        async def regrain(*_: Any) -> None:
-            await self.refresh()
+        self.grain.param.watch(lambda *_: self.invalidate(), "value")
 
-        self.grain.param.watch(regrain, "value")
+    def invalidate(self) -> None:
+        if self.loop is not None:
+            self.loop.invalidate()
 
     async def newest_sale(self) -> tuple[str, ...] | None:
         answer = await self.session.api.get(f"{self.base}/recent-sales", limit=1)
@@ -221,7 +226,8 @@ def page() -> pn.template.BootstrapTemplate:
             return
         seller = SellerPage(session, me["store_id"], me["seller_id"])
         seller.fill(page)
-        LiveLoop(seller.newest_sale, seller.refresh, seller.status, session).start()
+        seller.loop = LiveLoop(seller.newest_sale, seller.refresh, seller.status, session)
+        seller.loop.start()
 
     pn.state.onload(start)
     return page.page

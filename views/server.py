@@ -13,11 +13,14 @@ from typing import Any
 
 import panel as pn
 from cryptography.fernet import Fernet
+from tornado.httpclient import AsyncHTTPClient
 
 from views import manager, seller
 from views.auth import ApiAuthProvider, HomeHandler
+from views.i18n import DEFAULT_LOCALE, text
 
 DEFAULT_PORT = 5006
+MAX_API_REQUESTS = 200
 
 
 def serve(
@@ -45,6 +48,9 @@ def serve(
         encryption_key.encode() if encryption_key else Fernet.generate_key()
     )
     pn.extension("tabulator", sizing_mode="stretch_width", notifications=False)
+    # Every open page asks the API several things at once; tornado's default of 10 requests
+    # in flight for the whole process would queue them into timeouts.
+    AsyncHTTPClient.configure(None, max_clients=MAX_API_REQUESTS)
     return pn.serve(
         {"manager": manager.page, "seller": seller.page},
         port=port,
@@ -59,6 +65,6 @@ def serve(
         cookie_secret=pn.config.cookie_secret,
         extra_patterns=[(r"/", HomeHandler)],
         show=show,
-        title="DataApp",
+        title=text("app.title", DEFAULT_LOCALE),
         liveness=True,
     )

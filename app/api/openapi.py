@@ -146,7 +146,11 @@ _SCHEMAS: dict[str, Any] = {
                         "rank": _INT,
                         "count": _INT,
                         "percentile": {"type": "number", "minimum": 0, "maximum": 1},
-                        "chain_median": {"type": "number"},
+                        "chain_median": {
+                            "type": ["number", "null"],
+                            "description": "None below five stores: it would be a real "
+                            "store's figure.",
+                        },
                     },
                 },
             },

@@ -12,6 +12,7 @@ seller's figures are summed over the stores they sold in, each asked of its owne
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import orjson
+from aiohttp import ClientError, ClientTimeout
 from faust.web import Request, Response, View
 from yarl import URL
 
@@ -41,6 +43,7 @@ from app.history.client import HistoryUnavailableError
 from app.insights.comparison import compare_store, team_rank
 from app.metrics import WorkerMetrics, render
 from app.settings import Settings
+from tables.live import TablesNotReadyError
 from tables.recent import PER_STORE
 
 if TYPE_CHECKING:
@@ -53,6 +56,8 @@ log = logging.getLogger(__name__)
 
 TOKEN_TTL_SECONDS = 8 * 3600
 INTERNAL_TOKEN_SECONDS = 60
+OWNER_TIMEOUT_SECONDS = 10.0
+"""How long a worker waits for the owner of a store it asks."""
 """Life of the token a worker asks other workers with (the chain comparison)."""
 MAX_INGEST_RECORDS = 10_000
 
@@ -458,28 +463,35 @@ async def store_seller_rank(
     }
 
 
-async def _chain_summaries(ctx: ApiContext, request: Request, span: Any) -> dict[str, Figures]:
+async def _chain_summaries(
+    ctx: ApiContext, request: Request, span: DateRange
+) -> dict[str, Figures]:
     """Every known store's figures over ``span``, each from its owner. Asked with a
     short-lived token of the worker's own: the caller may see only their store, and the
     comparison reveals no other store's name or figures."""
     internal = User(username="dataapp-worker", role="admin", password_hash="")
     token = issue_token(internal, ctx.token_key, int(time.time()), INTERNAL_TOKEN_SECONDS)
     stores = sorted(set(await ctx.history.store_ids()) | ctx.lookups.tables.stores())
-    chain: dict[str, Figures] = {}
-    for store in stores:
-        chain[store] = await _from_owner(
-            ctx,
-            request,
-            store,
-            f"/api/v1/stores/{_segment(store)}/summary",
-            lambda store=store: ctx.lookups.summary(store, None, span, ctx.live_start()),
-            authorization=f"Bearer {token}",
+    answers = await asyncio.gather(
+        *(
+            _from_owner(
+                ctx,
+                request,
+                store,
+                f"/api/v1/stores/{_segment(store)}/summary",
+                lambda store=store: ctx.lookups.summary(store, None, span, ctx.live_start()),
+                authorization=f"Bearer {token}",
+            )
+            for store in stores
         )
-    return chain
+    )
+    return dict(zip(stores, answers, strict=True))
 
 
-def _number(value: Decimal) -> int | float:
+def _number(value: Decimal | None) -> int | float | None:
     """Whole values (cents, counts) as integers, rates as floats."""
+    if value is None:
+        return None
     return int(value) if value == value.to_integral_value() else float(value)
 
 
@@ -521,13 +533,22 @@ async def _from_owner(
         return await local()
     target = url.with_path(path, encoded=True).with_query(request.query)
     headers = {"Authorization": authorization or request.headers.get("Authorization", "")}
-    async with ctx.app.http_client.get(target, headers=headers) as response:
-        payload = await response.json(loads=orjson.loads)
-        if response.status != 200:
-            raise ApiError(
-                response.status, payload.get("error", "upstream"), payload.get("message", "")
-            )
-        return payload
+    try:
+        async with ctx.app.http_client.get(
+            target, headers=headers, timeout=ClientTimeout(total=OWNER_TIMEOUT_SECONDS)
+        ) as response:
+            payload = await response.json(loads=orjson.loads, content_type=None)
+    except (ClientError, TimeoutError, ValueError) as error:
+        raise ApiError(
+            503, "unavailable", f"the worker owning store {store_id!r} cannot answer: {error}"
+        ) from None
+    if not isinstance(payload, dict):
+        raise ApiError(503, "unavailable", f"the worker owning store {store_id!r} answered badly")
+    if response.status != 200:
+        raise ApiError(
+            response.status, payload.get("error", "upstream"), payload.get("message", "")
+        )
+    return payload
 
 
 async def _forward_to_owner(
@@ -785,6 +806,11 @@ def _view_for(ctx: ApiContext, path: str, routes: list[Route]) -> type[View]:
             except BadParameter as error:
                 status = 400
                 response = _error(self, 400, "bad_parameter", str(error))
+            except TablesNotReadyError:
+                status = 503
+                response = _error(
+                    self, 503, "not_ready", "the live tables are being restored; try again soon"
+                )
             except HistoryUnavailableError as error:
                 status = 503
                 response = _error(

@@ -25,6 +25,9 @@ METRICS: tuple[Metric, ...] = (
     "units",
 )
 """Every metric compared, in the order ties between weakest metrics are broken."""
+MIN_STORES_FOR_MEDIAN = 5
+"""The chain's median is a real store's figure: with fewer stores it would give away
+another store's exact numbers (with two, the other one's)."""
 
 
 def metric_values(figures: Mapping[str, int]) -> dict[Metric, Decimal]:
@@ -55,7 +58,8 @@ class Standing:
     count: int
     percentile: float
     """Share of the other stores this one is strictly above, 0 to 1 (1 when alone)."""
-    chain_median: Decimal
+    chain_median: Decimal | None
+    """None below ``MIN_STORES_FOR_MEDIAN`` stores."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +82,7 @@ def standing(metric: Metric, own: Decimal, chain: Sequence[Decimal]) -> Standing
         rank=above + 1,
         count=len(chain),
         percentile=below / others if others else 1.0,
-        chain_median=median_low(chain) if chain else own,
+        chain_median=median_low(chain) if len(chain) >= MIN_STORES_FOR_MEDIAN else None,
     )
 
 

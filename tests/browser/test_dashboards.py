@@ -33,6 +33,7 @@ from tests.browser.browser_tools import (
     unlabelled_controls,
 )
 from tests.worker_tools import DATAAPP, REPO, WorkerProcess, worker_environment
+from views.i18n import money
 from views.periods import average_ticket_cents
 
 pytestmark = [pytest.mark.browser, pytest.mark.kafka, pytest.mark.slow]
@@ -89,7 +90,9 @@ class Stack:
         """One sale of ``seller`` in ``store``, a minute ago, through the API."""
         self.orders += 1
         order_id = f"web-{uuid.uuid4().hex[:10]}"
-        when = datetime.now(ZONE) - timedelta(minutes=1)
+        now = datetime.now(ZONE)
+        # A minute ago, but never yesterday: the pages' "today" starts at midnight.
+        when = max(now - timedelta(minutes=1), now.replace(hour=0, minute=0, second=1))
         line = {
             "order_id": order_id,
             "store_id": store,
@@ -227,7 +230,7 @@ def test_a_manager_sees_the_api_figures_and_a_new_sale_without_reload(
     assert len(deep(browser, "tr[data-glance]")) == 3  # today, this week, this month
     text = page_text(browser)
     assert "Faturamento" in text and "Vendas ao vivo" in text  # pt-BR by default
-    assert "R$ " in text and "," in text  # money in Brazilian format
+    assert money(today_api["revenue_cents"], "pt_BR") in text  # R$ 1.234,56
     team = deep(browser, ".tabulator-cell")
     assert {SELLER, OTHER_SELLER} <= {cell["text"] for cell in team}
     assert deep(browser, "li[data-metric]"), "the comparison with the chain"
@@ -268,8 +271,15 @@ def test_a_seller_sees_only_their_own_figures(browser: WebDriver, stack: Stack) 
     wait_for(lambda: deep(browser, "p.page-message"), "the refusal on the manager's page")
     assert "não tem acesso" in page_text(browser)
     assert not deep(browser, ".kpi-value")
-    browser.get(stack.url + f"/seller?seller={OTHER_SELLER}&store={STORE}")
-    wait_for(lambda: kpis(browser, "today") == want, "still the seller's own figures")
+    # The page asks the API with the seller's own token, which reads no one else.
+    day = datetime.now(ZONE).date().isoformat()
+    token = stack.worker.add_user("vendedor-api", "seller", STORE, SELLER)
+    for path in (
+        f"/api/v1/stores/{STORE}/sellers/{OTHER_SELLER}/summary?from={day}&to={day}",
+        f"/api/v1/stores/{STORE}/summary?from={day}&to={day}",
+        f"/api/v1/stores/{STORE}/recent-sales",
+    ):
+        assert stack.worker.request("GET", path, token).status == 403, path
 
 
 def test_the_language_switch_and_signing_out(browser: WebDriver, stack: Stack) -> None:

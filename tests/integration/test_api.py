@@ -1132,6 +1132,12 @@ def test_comparison_and_team_rank_follow_the_recompute(chain: Chain, expected: E
     ]
     revenue = got["metrics"][0]
     assert revenue["value"] == everyone[store]["revenue_cents"]
+    assert [m["percentile"] for m in got["metrics"]] == [s.percentile for s in want.standings]
+    medians = [m["chain_median"] for m in got["metrics"]]
+    if len(everyone) < 5:  # a median of so few stores would be one of them: not shown
+        assert medians == [None] * len(medians)
+    else:
+        assert medians[0] == int(want.standings[0].chain_median or 0)
     assert not [other for other in everyone if other != store and other in str(got)]
     sellers = expected.sellers(store)
     revenues = {seller: expected.summary(store, seller)["revenue_cents"] for seller in sellers}

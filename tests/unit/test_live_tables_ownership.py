@@ -44,10 +44,14 @@ async def test_partitions_owned_in_consecutive_generations_are_kept(
     tables = live(tmp_path)
     tables.on_assigned({0, 1, 2}, generation=1)
     await tables.wait_ready(lambda: 1)
+    first = {p: tables._folders[p] for p in (0, 1, 2)}
     tables.on_assigned({1, 2, 3}, generation=2)
-    await tables.wait_ready(lambda: 2)
+    assert await tables.wait_ready(lambda: 2)
     assert replays.partitions == [[0, 1, 2], [3]]
     assert tables.restored
+    assert set(tables._dbs) == {1, 2, 3}
+    assert tables._folders[1] == first[1] and tables._folders[2] == first[2]  # kept as they were
+    assert not first[0].exists()  # the partition that left is gone from disk
     tables.close()
 
 
@@ -108,5 +112,58 @@ async def test_a_newer_assignment_replaces_a_restore_under_way(
     replays.release.set()
     await asyncio.wait_for(tables.wait_ready(lambda: 2), timeout=5)
     assert replays.partitions == [[0, 1], [1, 2]]
-    assert tables.stores() == set()
+    assert set(tables._dbs) == {1, 2}
+    assert sorted(p.name for p in (tmp_path / "tables").iterdir()) == [
+        "partition-1-generation-2",
+        "partition-2-generation-2",
+    ]  # the cancelled restore cleaned up after itself
     tables.close()
+
+
+async def test_a_rebalance_lets_a_batch_waiting_for_the_restore_go(
+    tmp_path: Path, replays: Replays
+) -> None:
+    # The group's rebalance waits for the batch in hand: it must not wait for a restore.
+    tables = live(tmp_path)
+    replays.release.clear()
+    tables.on_assigned({0, 1}, generation=1)
+    waiting = asyncio.ensure_future(tables.wait_ready(lambda: 1))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    tables.on_revoked()
+    assert await asyncio.wait_for(waiting, timeout=5) is False
+    assert not tables.restored
+    tables.on_assigned({0, 1}, generation=2)
+    replays.release.set()
+    assert await asyncio.wait_for(tables.wait_ready(lambda: 2), timeout=5)
+    assert replays.partitions == [[0, 1], [0, 1]]
+    tables.close()
+
+
+async def test_a_failed_restore_is_not_ready_and_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broker_gone(bootstrap: str, wanted: Any, handle: Any) -> int:
+        raise ConnectionError("no broker")
+
+    monkeypatch.setattr(tables.live, "replay_to_end", broker_gone)
+    failures: list[BaseException] = []
+    live_tables = live(tmp_path)
+    live_tables.on_restore_failure = failures.append
+    live_tables.on_assigned({0}, generation=1)
+    with pytest.raises(ConnectionError):
+        await live_tables.wait_ready(lambda: 1)
+    assert not live_tables.restored
+    assert [type(error) for error in failures] == [ConnectionError]
+    with pytest.raises(tables.live.TablesNotReadyError):
+        live_tables.get(f"{store_in(live_tables, 0)}\x1fT\x1fd\x1f2026-11-29\x1f")
+    live_tables.close()
+
+
+def store_in(live_tables: LiveTables, partition: int) -> str:
+    """A store id whose sales go to ``partition``."""
+    return next(
+        store
+        for store in (f"store-{n}" for n in range(1000))
+        if live_tables.partition_of(store) == partition
+    )
