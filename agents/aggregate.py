@@ -53,7 +53,9 @@ class SalesAggregator:
         self.tables = tables
         self.rejected_topic = rejected_topic
         self.metrics = metrics
-        self.transactions = SourceTransactions(app, source_topic, rejected_topic)
+        self.transactions = SourceTransactions(
+            app, source_topic, rejected_topic, tables.restored_in
+        )
         self.sellers_by_store: dict[str, set[str]] = {}
         """Sellers seen in this worker's partitions since it started (the API's directory)."""
         self.product_names: dict[str, str] = {}
@@ -66,7 +68,7 @@ class SalesAggregator:
         received = len(events)
         if not await self.tables.wait_ready(lambda: self.app.consumer_generation_id):
             self.metrics.events_dropped += received
-            log.info("dropped %d events: a rebalance started during the restore", received)
+            log.info("dropped %d events: a rebalance is under way", received)
             return
         events = self.transactions.to_process(events)
         if len(events) < received:

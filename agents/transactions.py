@@ -25,7 +25,8 @@ consumer's committed offsets; nothing else in DataApp does.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -56,12 +57,22 @@ class PartitionBatch:
 
 
 class SourceTransactions:
-    def __init__(self, app: faust.App, source_topic: str, dead_letter_topic: str) -> None:
+    def __init__(
+        self,
+        app: faust.App,
+        source_topic: str,
+        dead_letter_topic: str,
+        restored_in: Callable[[int], int | None],
+    ) -> None:
         self.app = app
         self.source_topic = source_topic
         self.dead_letter_topic = dead_letter_topic
+        self.restored_in = restored_in
+        """Partition -> generation in which its tables were last restored here."""
         self.committed: dict[int, int] = {}
         """Partition -> next offset to read, as this worker last committed it."""
+        self._producer_since: dict[int, int | None] = {}
+        """Partition -> the restore its transactional producer was made after."""
 
     def to_process(self, events: Sequence[EventT]) -> list[EventT]:
         """The events of a batch that this worker must count: each once, none committed yet.
@@ -98,12 +109,31 @@ class SourceTransactions:
         ours = self.committed.get(tp.partition)
         return max(known or 0, ours or 0)
 
+    async def _renew_producer(self, transactional_id: str) -> None:
+        """A new transactional producer for a partition this worker has just restored.
+
+        Faust keeps a partition's producer while the worker keeps the partition, and begins
+        its transactions again at each rebalance; but a worker that lost the partition for a
+        while (to a worker since dead) holds a producer the other worker fenced, which fails
+        at its first commit. A new one fences everyone else instead, and the coordinator
+        finishes or aborts what they left open before it answers.
+        """
+        producer = self.app.producer
+        old = producer._transaction_producers.pop(transactional_id, None)  # type: ignore[attr-defined]
+        if old is not None:
+            with contextlib.suppress(Exception):  # fenced, or its broker connection gone
+                await old.stop()
+        await producer.begin_transaction(transactional_id)
+
     async def commit(self, batches: Mapping[int, PartitionBatch]) -> None:
         producer = self.app.producer
         group = self.app.assignor.group_for_topic(self.source_topic)
         for partition in sorted(batches):
             batch = batches[partition]
             transactional_id = f"{self.app.conf.id}-{group}-{partition}"
+            if self._producer_since.get(partition, -1) != self.restored_in(partition):
+                await self._renew_producer(transactional_id)
+                self._producer_since[partition] = self.restored_in(partition)
             transactional = producer._transaction_producers[transactional_id]  # type: ignore[attr-defined]
             async with producer._trn_locks[transactional_id]:  # type: ignore[attr-defined]
                 deliveries = []

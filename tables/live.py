@@ -69,6 +69,7 @@ class LiveTables:
         shutil.rmtree(directory, ignore_errors=True)
         self._generation: int | None = None
         self._owned: frozenset[int] = frozenset()
+        self._restored_in: dict[int, int] = {}
         self._revoked = False
         self._restoring: asyncio.Task[None] | None = None
         self.on_restore_failure: Callable[[BaseException], None] | None = None
@@ -155,6 +156,11 @@ class LiveTables:
             and (task is None or (task.done() and not task.cancelled() and not task.exception()))
         )
 
+    def restored_in(self, partition: int) -> int | None:
+        """The consumer generation in which this worker last restored ``partition``: until
+        then, another worker may have owned it."""
+        return self._restored_in.get(partition)
+
     def _restore_ended(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or task.exception() is None:
             return
@@ -193,6 +199,7 @@ class LiveTables:
             raise
         self._dbs.update(fresh)
         self._folders.update(folders)
+        self._restored_in.update(dict.fromkeys(partitions, generation))
         log.info("restored partitions %s from their changelogs", partitions)
 
     def _close(self, partition: int) -> None:

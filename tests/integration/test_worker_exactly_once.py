@@ -66,12 +66,21 @@ def wait_for_metric(worker: WorkerProcess, name: str, above: float, timeout: flo
         time.sleep(0.1)
 
 
-def stores_total_lines(worker: WorkerProcess, token: str) -> int:
-    stores = worker.get("/api/v1/stores", token)["stores"]
-    return sum(
-        worker.get(f"/api/v1/stores/{store}/summary?{FULL_RANGE}", token)["lines"]
-        for store in stores
-    )
+def stores_total_lines(worker: WorkerProcess, token: str) -> int | None:
+    """Lines in every store's summary; None while the worker cannot answer for every store
+    (503: a rebalance, or a store's owner died and the group has not noticed yet)."""
+    listing = worker.request("GET", "/api/v1/stores", token)
+    if listing.status == 503:
+        return None
+    assert listing.status == 200, listing.body
+    total = 0
+    for store in listing.body["stores"]:
+        answer = worker.request("GET", f"/api/v1/stores/{store}/summary?{FULL_RANGE}", token)
+        if answer.status == 503:
+            return None
+        assert answer.status == 200, answer.body
+        total += answer.body["lines"]
+    return total
 
 
 def wait_until_complete(
@@ -83,7 +92,7 @@ def wait_until_complete(
     deadline = time.monotonic() + timeout
     lines = caught_up = 0.0
     while time.monotonic() < deadline:
-        lines = stores_total_lines(worker, token)
+        lines = stores_total_lines(worker, token) or 0
         caught_up = worker.metric("dataapp_history_caught_up")
         if lines == accepted and caught_up == 1.0:
             break
@@ -169,23 +178,7 @@ def test_killed_twice_and_frozen_once_the_worker_still_counts_every_line_exactly
         if ingest.poll() is None:
             ingest.kill()
 
-    prefix = env["DATAAPP_TOPIC_PREFIX"]
-    sales = [
-        Sale.from_dict(data) for data in asyncio.run(read_topic(kafka_bootstrap, f"{prefix}sales"))
-    ]
-    assert sum(len(sale.lines) for sale in sales) == accepted
-    expected = naive_recompute(sales)
-
-    # Every key of the live table, as its changelog holds it, equals the recompute.
-    table = final_table(kafka_bootstrap, f"{prefix}dataapp-worker-aggregates-changelog")
-    got = {key: counters(Totals.from_bytes(value)) for key, value in table.items()}
-    wrong = sorted(key for key in expected.keys() | got.keys() if got.get(key) != expected.get(key))
-    assert not wrong, (
-        f"{len(wrong)} of {len(expected)} keys differ (tables hold {in_tables} of {accepted} "
-        f"lines), e.g. "
-        + "; ".join(f"{key!r}: {got.get(key)} != {expected.get(key)}" for key in wrong[:4])
-    )
-    assert in_tables == accepted
+    expected = assert_tables_equal_the_recompute(kafka_bootstrap, env, accepted, in_tables)
 
     # The API's summaries (month and day buckets) agree with the recompute's store totals.
     for store, summary in via_api.items():
@@ -202,6 +195,72 @@ def test_killed_twice_and_frozen_once_the_worker_still_counts_every_line_exactly
     for store, (lines, distinct_ids, revenue) in history.items():
         assert lines == distinct_ids
         assert revenue == via_api[store]["revenue_cents"]
+
+
+def assert_tables_equal_the_recompute(
+    bootstrap: str, env: dict[str, str], accepted: int, in_tables: int
+) -> dict[str, tuple[int, ...]]:
+    """Every key of the live table, as its changelog holds it, equals an independent
+    recompute of the topic's sales; returns the recompute."""
+    prefix = env["DATAAPP_TOPIC_PREFIX"]
+    sales = [Sale.from_dict(data) for data in asyncio.run(read_topic(bootstrap, f"{prefix}sales"))]
+    assert sum(len(sale.lines) for sale in sales) == accepted
+    expected = naive_recompute(sales)
+    table = final_table(bootstrap, f"{prefix}dataapp-worker-aggregates-changelog")
+    got = {key: counters(Totals.from_bytes(value)) for key, value in table.items()}
+    wrong = sorted(key for key in expected.keys() | got.keys() if got.get(key) != expected.get(key))
+    assert not wrong, (
+        f"{len(wrong)} of {len(expected)} keys differ (tables hold {in_tables} of {accepted} "
+        f"lines), e.g. "
+        + "; ".join(f"{key!r}: {got.get(key)} != {expected.get(key)}" for key in wrong[:4])
+    )
+    assert in_tables == accepted
+    return expected
+
+
+def test_a_second_worker_joins_then_dies_and_every_line_still_counts_once(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Partitions move: a second worker takes half of them (the first keeps its databases
+    for the rest across consecutive generations), then is killed, and the first restores
+    what it had not and takes everything back, while sales stream in."""
+    sales_csv = generated_sales(tmp_path / "generated", days=12, orders_per_day=4000)
+    shared = {**EVERYTHING, "DATAAPP_TOKEN_KEY": "one-key-for-the-whole-group-0123"}
+    env = worker_environment(kafka_bootstrap, tmp_path / "data-a", **shared)
+    first = WorkerProcess(env, tmp_path / "worker-a.log")
+    second_env = worker_environment(
+        kafka_bootstrap, tmp_path / "data-b", prefix=env["DATAAPP_TOPIC_PREFIX"], **shared
+    )
+    second = WorkerProcess(second_env, tmp_path / "worker-b.log")
+    first.start()
+    first.wait_ready()
+    ingest = subprocess.Popen(
+        [*DATAAPP, "ingest", str(sales_csv), "--json", "--no-progress"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        wait_for_lines(first, 10_000)
+        rebalances = first.metric("dataapp_rebalances_total")
+        second.start()
+        second.wait_ready()
+        wait_for_metric(first, "dataapp_rebalances_total", above=rebalances)
+        wait_for_lines(second, 5_000)
+        second.kill(signal.SIGKILL)
+        out, _ = ingest.communicate(timeout=300)
+        assert ingest.returncode == 0
+        accepted = json.loads(out)["accepted"]
+        admin = first.add_user("admin", "admin")
+        in_tables = wait_until_complete(first, admin, accepted)
+    finally:
+        first.stop()
+        second.stop()
+        if ingest.poll() is None:
+            ingest.kill()
+    assert_tables_equal_the_recompute(kafka_bootstrap, env, accepted, in_tables)
 
 
 def test_a_restarted_worker_rebuilds_its_tables_and_answers_as_before(

@@ -32,7 +32,7 @@ def transactions(
         _committed_offset={TP(TOPIC, p): offset for p, offset in committed.items()},
     )
     app = SimpleNamespace(consumer=consumer, consumer_generation_id=generation)
-    return SourceTransactions(app, TOPIC, "sales.rejected")  # type: ignore[arg-type]
+    return SourceTransactions(app, TOPIC, "sales.rejected", lambda partition: 1)  # type: ignore[arg-type]
 
 
 def kept(source: SourceTransactions, events: list[Any]) -> list[tuple[int, int]]:
