@@ -27,7 +27,9 @@ At the end the records of every tab are collected: the delay of a (sale, tab) pa
 first time the tab showed at least that revenue minus the sale's ingestion time. A sale that
 a tab does not show within 20 s is counted as missing and reported. It prints p50/p95/max of
 the delays over all pairs, the API's p50/p95, the ratio of the dashboards' p95 to the API's
-(the peer) and to the 2-second target (the ceiling), and the CPU and memory figures.
+(the peer) and to the 2-second target (the ceiling), for each sale the delay of the first
+tab to show it and the spread from the first tab to the last, and the CPU and memory
+figures. The browser runs on the same machine as the servers and takes its share of the CPU.
 """
 
 from __future__ import annotations
@@ -252,12 +254,18 @@ class Shop:
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float) -> Any:
+    """``condition()`` once it is true; the browser's errors meanwhile (a page still
+    loading) are retried, a RuntimeError is not."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
+        try:
             value = condition()
-            if value:
-                return value
+        except RuntimeError:
+            raise
+        except Exception:
+            value = None
+        if value:
+            return value
         time.sleep(0.25)
     raise RuntimeError(f"{what}: not within {timeout:.0f} s")
 
@@ -268,6 +276,13 @@ def alive(url: str) -> bool:
             return answer.status == 200
     except OSError:
         return False
+
+
+def serving(process: subprocess.Popen[bytes], url: str) -> bool:
+    """Our server answers (not another one on the port, should the port have been taken)."""
+    if process.poll() is not None:
+        raise RuntimeError(f"the dashboard server exited ({process.returncode})")
+    return alive(url + "/liveness")
 
 
 @contextlib.contextmanager
@@ -285,7 +300,7 @@ def dashboard_server(
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            wait_for(lambda: alive(url + "/liveness"), "the dashboard server", 90)
+            wait_for(lambda: serving(process, url), "the dashboard server", 90)
             yield process, url
         except Exception:
             tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
@@ -387,20 +402,35 @@ def wait_shown_everywhere(driver: Any, handles: list[str], sale: Sale) -> None:
         time.sleep(0.5)
 
 
-def delays(
-    sales: list[Sale], seen: list[list[tuple[float, int]]]
-) -> tuple[list[float], list[tuple[int, int]]]:
-    """Delays in ms of every (sale, tab) pair shown within MISSING_AFTER_S, and the pairs
-    (sale number, tab number) that were not."""
-    found, missing = [], []
+@dataclass
+class Delays:
+    found: list[float]
+    """Every (sale, tab) pair shown within MISSING_AFTER_S, in ms, ascending."""
+    missing: list[tuple[int, int]]
+    """(sale number, tab number) of the pairs that were not."""
+    first_tab: list[float]
+    """For each sale, the delay of the first tab that showed it (ascending)."""
+    spread: list[float]
+    """For each sale, from the first tab showing it to the last (ascending)."""
+
+
+def delays(sales: list[Sale], seen: list[list[tuple[float, int]]]) -> Delays:
+    result = Delays([], [], [], [])
     for s, sale in enumerate(sales, 1):
+        of_sale = []
         for t, records in enumerate(seen, 1):
             first = next((at for at, value in records if value >= sale.revenue), None)
             if first is None or first - sale.ingested_ms > MISSING_AFTER_S * 1000:
-                missing.append((s, t))
+                result.missing.append((s, t))
             else:
-                found.append(first - sale.ingested_ms)
-    return sorted(found), missing
+                of_sale.append(first - sale.ingested_ms)
+        result.found.extend(of_sale)
+        if of_sale:
+            result.first_tab.append(min(of_sale))
+            result.spread.append(max(of_sale) - min(of_sale))
+    for values in (result.found, result.first_tab, result.spread):
+        values.sort()
+    return result
 
 
 def run_sales(shop: Shop, start_revenue: int, seconds: float, every: float) -> list[Sale]:
@@ -464,12 +494,20 @@ def main_sync(
                     wait_shown_everywhere(driver, handles, sales[-1])
                 seen = collect(driver, handles)
                 intervals = poll_intervals(driver, handles)
-            board_log = (work / "dashboard.log").read_text(errors="replace")
+                during = (work / "dashboard.log").read_text(errors="replace").splitlines()
+            after = (work / "dashboard.log").read_text(errors="replace").splitlines()
     report(args, sales, seen, sampler.samples, idle_rss, opened_s, intervals)
-    errors = [line for line in board_log.splitlines() if "Traceback" in line or "ERROR" in line]
-    if errors:
-        print(f"dashboard log: {len(errors)} error lines, the first: {errors[0]}")
+    log_errors("while the tabs were open", during)
+    log_errors("when the browser closed", after[len(during) :])
     return 0
+
+
+def log_errors(when: str, lines: list[str]) -> None:
+    """The dashboard server's logged errors, if any, and the first one in full."""
+    marks = [i for i, line in enumerate(lines) if "ERROR" in line or "Traceback" in line]
+    if marks:
+        print(f"dashboard log, {when}: {len(marks)} error lines; the first:")
+        print("\n".join(lines[marks[0] : marks[0] + 25]))
 
 
 def report(
@@ -481,7 +519,8 @@ def report(
     opened_s: float,
     intervals: list[float],
 ) -> None:
-    found, missing = delays(sales, seen)
+    measured = delays(sales, seen)
+    found, missing = measured.found, measured.missing
     api = sorted(sale.api_ms for sale in sales if sale.api_ms is not None)
     api_missing = sum(1 for sale in sales if sale.api_ms is None)
     first, end = samples[0], samples[-1]
@@ -517,6 +556,12 @@ def report(
         f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {found[-1] if found else float('nan'):.0f} ms; "
         f"missing after {MISSING_AFTER_S:.0f} s: {len(missing)}"
         + (f" {missing[:20]}" if missing else "")
+    )
+    print(
+        f"per sale : first tab to show it p50 {percentile(measured.first_tab, 0.5):.0f} ms, "
+        f"max {max(measured.first_tab, default=float('nan')):.0f} ms; from the first tab to "
+        f"the last p50 {percentile(measured.spread, 0.5):.0f} ms, max "
+        f"{max(measured.spread, default=float('nan')):.0f} ms"
     )
     print(
         f"API      : sale to summary (the peer, polled every {POLL_MS} ms) p50 {api50:.0f} ms, "
