@@ -33,6 +33,7 @@ from views.dashboard import (
 )
 from views.periods import (
     AT_A_GLANCE,
+    Period,
     average_ticket_cents,
     change,
     glance_span,
@@ -42,6 +43,7 @@ from views.periods import (
 
 KPIS = ("revenue", "margin", "orders", "average_ticket", "units")
 FEED_ROWS = 20
+COMPARISON_SECONDS = 30.0
 METRIC_KEYS = {
     "revenue_cents": "revenue",
     "margin_cents": "margin",
@@ -98,6 +100,8 @@ class ManagerPage:
         )
         self.comparison = html_pane("")
         self.glance = html_pane("")
+        self._compared: Period | None = None
+        self._compared_at = 0.0
 
     # -- data --------------------------------------------------------------------------
 
@@ -117,11 +121,10 @@ class ManagerPage:
         chosen = self.filter.current()
         store = f"/api/v1/stores/{segment(self.store_id)}"
         glance = glance_span(today())
-        current, previous, team, comparison, days = await asyncio.gather(
+        current, previous, team, days = await asyncio.gather(
             self.session.api.get(f"{store}/summary", **chosen.current.query()),
             self.session.api.get(f"{store}/summary", **chosen.previous.query()),
             self.session.api.get(f"{store}/sellers", **chosen.current.query()),
-            self.session.api.get(f"{store}/comparison", **chosen.current.query()),
             self.session.api.get(f"{store}/timeseries", granularity="day", **glance.query()),
         )
         self.glance.object = self._glance_html(days["points"])
@@ -135,7 +138,13 @@ class ManagerPage:
         sellers = [row for row in team["sellers"] if row["lines"]]
         self.team.value = self._team_frame(sellers, current["revenue_cents"])
         self.team_empty.visible = not sellers
-        self.comparison.object = self._comparison_html(comparison)
+        # The chain comparison asks every store's owner: it follows the filter at once, but
+        # a single sale barely moves a rank, so it is fetched again only now and then.
+        now = asyncio.get_running_loop().time()
+        if chosen != self._compared or now - self._compared_at > COMPARISON_SECONDS:
+            comparison = await self.session.api.get(f"{store}/comparison", **chosen.current.query())
+            self.comparison.object = self._comparison_html(comparison)
+            self._compared, self._compared_at = chosen, now
 
     # -- presentation ------------------------------------------------------------------
 
