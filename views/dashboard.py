@@ -207,7 +207,7 @@ class PeriodFilter:
         labels = {session.t(f"period.{preset}"): preset for preset in PRESETS}
         self._presets = labels
         # A select rather than buttons: it stays one line on a phone.
-        self.buttons = pn.widgets.Select(
+        self.preset_select = pn.widgets.Select(
             name=session.t("period.label"),
             options=list(labels),
             value=session.t("period.today"),
@@ -225,11 +225,11 @@ class PeriodFilter:
             self.range.visible = self.preset() == "custom"
             on_change()
 
-        self.buttons.param.watch(changed, "value")
+        self.preset_select.param.watch(changed, "value")
         self.range.param.watch(changed, "value")
 
     def preset(self) -> Preset:
-        return self._presets[self.buttons.value]
+        return self._presets[self.preset_select.value]
 
     def current(self) -> Period:
         custom = None
@@ -239,7 +239,7 @@ class PeriodFilter:
         return period(self.preset(), today(), custom or Span(today(), today()))
 
     def panel(self) -> pn.FlexBox:
-        return pn.FlexBox(self.buttons, self.range, gap="12px", sizing_mode="stretch_width")
+        return pn.FlexBox(self.preset_select, self.range, gap="12px", sizing_mode="stretch_width")
 
 
 def help_card(session: Session, entries: Sequence[tuple[str, str]]) -> pn.pane.HTML:

@@ -296,12 +296,12 @@ class ManagerPage:
 
 def page() -> pn.template.BootstrapTemplate:
     """The Panel app at ``/manager``: for a manager (their store) or an admin (any store)."""
-    page = shell("manager.title")
+    screen = shell("manager.title")
 
     async def start() -> None:
         session = await open_session()
         if isinstance(session, str):
-            page.main[:] = [message(session, page.locale)]
+            screen.main[:] = [message(session, screen.locale)]
             return
         role = session.me.get("role")
         store_id = session.me.get("store_id")
@@ -313,12 +313,12 @@ def page() -> pn.template.BootstrapTemplate:
             requested = (pn.state.session_args.get("store") or [b""])[0].decode()
             store_id = requested if requested in stores else (stores[0] if stores else None)
         if role not in ("admin", "manager") or not store_id:
-            page.main[:] = [message("error.forbidden", session.locale)]
+            screen.main[:] = [message("error.forbidden", session.locale)]
             return
         manager = ManagerPage(session, store_id)
-        manager.fill(page)
+        manager.fill(screen)
         manager.loop = LiveLoop(manager.newest_sale, manager.refresh, manager.status, session)
         manager.loop.start()
 
     pn.state.onload(start)
-    return page.page
+    return screen.page

@@ -213,21 +213,21 @@ class SellerPage:
 
 def page() -> pn.template.BootstrapTemplate:
     """The Panel app at ``/seller``: only for a seller, about themselves."""
-    page = shell("seller.title")
+    screen = shell("seller.title")
 
     async def start() -> None:
         session = await open_session()
         if isinstance(session, str):
-            page.main[:] = [message(session, page.locale)]
+            screen.main[:] = [message(session, screen.locale)]
             return
         me = session.me
         if me.get("role") != "seller" or not me.get("store_id") or not me.get("seller_id"):
-            page.main[:] = [message("error.forbidden", session.locale)]
+            screen.main[:] = [message("error.forbidden", session.locale)]
             return
         seller = SellerPage(session, me["store_id"], me["seller_id"])
-        seller.fill(page)
+        seller.fill(screen)
         seller.loop = LiveLoop(seller.newest_sale, seller.refresh, seller.status, session)
         seller.loop.start()
 
     pn.state.onload(start)
-    return page.page
+    return screen.page
