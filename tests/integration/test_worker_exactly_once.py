@@ -50,6 +50,25 @@ def generated_sales(folder: Path, days: int, orders_per_day: int) -> Path:
     return folder / "sales.csv"
 
 
+def start_ingest(sales_csv: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """``dataapp ingest`` of the file, in the background, while the test disrupts workers."""
+    return subprocess.Popen(
+        [*DATAAPP, "ingest", str(sales_csv), "--json", "--no-progress"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def finish_ingest(ingest: subprocess.Popen[str]) -> int:
+    """Lines the ingest accepted, once it is done."""
+    out, _ = ingest.communicate(timeout=300)
+    assert ingest.returncode == 0
+    return int(json.loads(out)["accepted"])
+
+
 def wait_for_lines(worker: WorkerProcess, at_least: float, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -138,14 +157,7 @@ def test_killed_twice_and_frozen_once_the_worker_still_counts_every_line_exactly
 
     worker.start()
     worker.wait_ready()
-    ingest = subprocess.Popen(
-        [*DATAAPP, "ingest", str(sales_csv), "--json", "--no-progress"],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    ingest = start_ingest(sales_csv, env)
     try:
         for disruption in ("kill", "freeze", "kill"):
             lines_so_far = worker.metric("dataapp_lines_processed_total")
@@ -162,9 +174,7 @@ def test_killed_twice_and_frozen_once_the_worker_still_counts_every_line_exactly
                 rebalances = worker.metric("dataapp_rebalances_total")
                 worker.freeze(FREEZE_SECONDS)
                 wait_for_metric(worker, "dataapp_rebalances_total", above=rebalances)
-        out, _ = ingest.communicate(timeout=300)
-        assert ingest.returncode == 0
-        accepted = json.loads(out)["accepted"]
+        accepted = finish_ingest(ingest)
         assert accepted >= 200_000, f"only {accepted} lines: the test needs at least 200,000"
 
         admin = worker.add_user("admin", "admin")
@@ -234,14 +244,7 @@ def test_a_second_worker_joins_then_dies_and_every_line_still_counts_once(
     second = WorkerProcess(second_env, tmp_path / "worker-b.log")
     first.start()
     first.wait_ready()
-    ingest = subprocess.Popen(
-        [*DATAAPP, "ingest", str(sales_csv), "--json", "--no-progress"],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    ingest = start_ingest(sales_csv, env)
     try:
         wait_for_lines(first, 10_000)
         rebalances = first.metric("dataapp_rebalances_total")
@@ -250,9 +253,7 @@ def test_a_second_worker_joins_then_dies_and_every_line_still_counts_once(
         wait_for_metric(first, "dataapp_rebalances_total", above=rebalances)
         wait_for_lines(second, 5_000)
         second.kill(signal.SIGKILL)
-        out, _ = ingest.communicate(timeout=300)
-        assert ingest.returncode == 0
-        accepted = json.loads(out)["accepted"]
+        accepted = finish_ingest(ingest)
         admin = first.add_user("admin", "admin")
         in_tables = wait_until_complete(first, admin, accepted)
     finally:
