@@ -83,10 +83,6 @@ def build_worker(
         web_tables_enabled=False,
         web_graph_enabled=False,
         web_stats_enabled=False,
-        # The agent commits each batch's transaction itself (agents/transactions.py), and
-        # Faust's consumer commits nothing (app/faust_patches.py): no commit timer needed.
-        broker_commit_interval=3600.0,
-        broker_commit_every=10_000_000,
         broker_session_timeout=10.0,
         broker_heartbeat_interval=1.0,
         stream_buffer_maxsize=BATCH_EVENTS * 2,
@@ -108,15 +104,7 @@ def build_worker(
             sender.consumer_generation_id,
         )
 
-    # A rebalance begins here, synchronously, before Faust waits for the batch in hand to
-    # finish (Faust's own "revoked" signal comes only after that wait).
-    start_rebalance = app.on_rebalance_start
-
-    def on_rebalance_start() -> None:
-        start_rebalance()
-        tables.on_revoked()
-
-    app.on_rebalance_start = on_rebalance_start  # type: ignore[method-assign]
+    faust_patches.at_rebalance_start(app, tables.on_revoked)
 
     def restore_failed(error: BaseException) -> None:
         logging.shutdown()

@@ -45,7 +45,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -63,7 +63,7 @@ from bench._common import (
     percentile,
     wait_ready,
 )
-from tests.worker_tools import DATAAPP, REPO, WorkerProcess, worker_environment
+from tests.worker_tools import DATAAPP, REPO, WorkerProcess, sale_line_now, worker_environment
 
 TARGET_P95_MS = 2000.0
 """The issue's target: a sale on screen within 2 s (p95)."""
@@ -220,21 +220,8 @@ class Shop:
     def sell(self, cents: int, store: str = STORE, seller: str = SELLER) -> None:
         """One line of ``cents`` (quantity 1), a minute ago, through the API."""
         self.orders += 1
-        when = datetime.now(ZONE) - timedelta(minutes=1)
-        line = {
-            "order_id": f"bench-{uuid.uuid4().hex[:10]}",
-            "store_id": store,
-            "seller_id": seller,
-            "customer_id": f"cliente-{self.orders}",
-            "event_time": when.strftime("%Y-%m-%d %H:%M:%S"),
-            "channel": "store",
-            "sku": f"SKU-{self.orders % 3}",
-            "product_name": "Produto de teste",
-            "quantity": 1,
-            "unit_price": f"{cents // 100}.{cents % 100:02d}",
-            "unit_cost": "1.00",
-            "discount": "0.00",
-        }
+        price = f"{cents // 100}.{cents % 100:02d}"
+        line = sale_line_now(self.orders, store, seller, 1, price, "1.00", ZONE, "bench")
         answer = self.worker.request("POST", "/api/v1/ingest/sales", self.admin, [line])
         if answer.status != 200 or answer.body.get("accepted") != 1:
             raise RuntimeError(f"ingest: {answer.status} {answer.body}")

@@ -74,8 +74,6 @@ class LiveTables:
         self._restoring: asyncio.Task[None] | None = None
         self.on_restore_failure: Callable[[BaseException], None] | None = None
         """Called when a restore fails (the worker exits: its supervisor starts it again)."""
-        self.restored_records = 0
-        """Changelog records replayed into the databases since the worker started."""
 
     def changelog_specs(self) -> list[TopicSpec]:
         return [
@@ -190,7 +188,7 @@ class LiveTables:
                 for partition in partitions
                 for topic in self.changelogs.values()
             ]
-            self.restored_records += await replay_to_end(self.bootstrap, wanted, write)
+            await replay_to_end(self.bootstrap, wanted, write)
         except BaseException:
             for partition, dbs in fresh.items():
                 for db in dbs.values():

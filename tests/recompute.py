@@ -51,6 +51,23 @@ class Expected:
         )
 
 
+def api_figures(values: Sequence[int], customers: int | None) -> dict[str, int | None]:
+    """The lookup API's figures from the first seven counters (revenue, cost, costed revenue,
+    units, returned units, lines, orders), written from docs/api.md, not from app/."""
+    revenue, cost, costed, units, returned, lines, orders = values[:7]
+    return {
+        "revenue_cents": revenue,
+        "cost_cents": cost,
+        "margin_cents": costed - cost,
+        "uncosted_revenue_cents": revenue - costed,
+        "units": units,
+        "returned_units": returned,
+        "lines": lines,
+        "orders": orders,
+        "customers": customers,
+    }
+
+
 def naive_recompute(sales: Sequence[Sale]) -> dict[str, tuple[int, ...]]:
     """Per-key figures straight from the definitions of ``tables/totals.py``, in one pass
     over every sale in delivery order."""

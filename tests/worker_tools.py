@@ -12,8 +12,10 @@ import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from app.kafka.launcher import free_port
 
@@ -168,3 +170,34 @@ def _answer(status: int, raw: bytes, headers: Any) -> ApiAnswer:
     if "json" in content_type:
         body = json.loads(raw)
     return ApiAnswer(status, body, content_type)
+
+
+def sale_line_now(
+    number: int,
+    store: str,
+    seller: str,
+    quantity: int,
+    unit_price: str,
+    unit_cost: str,
+    zone: ZoneInfo,
+    order_prefix: str = "web",
+) -> dict[str, Any]:
+    """One canonical sale line of a new order, a minute ago in ``zone``, but never
+    yesterday (the dashboards' "today" starts at midnight); ``number`` varies customer and
+    product."""
+    now = datetime.now(zone)
+    when = max(now - timedelta(minutes=1), now.replace(hour=0, minute=0, second=1))
+    return {
+        "order_id": f"{order_prefix}-{uuid.uuid4().hex[:10]}",
+        "store_id": store,
+        "seller_id": seller,
+        "customer_id": f"cliente-{number}",
+        "event_time": when.strftime("%Y-%m-%d %H:%M:%S"),
+        "channel": "store",
+        "sku": f"SKU-{number % 3}",
+        "product_name": "Produto de teste",
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "unit_cost": unit_cost,
+        "discount": "0.00",
+    }

@@ -24,7 +24,7 @@ import panel as pn
 from views import i18n
 from views.api import ApiClient, ApiProblem
 from views.auth import LANGUAGE_COOKIE, session_token
-from views.periods import PRESETS, Period, Preset, Span, change, period
+from views.periods import PRESETS, Period, Preset, Span, average_ticket_cents, change, period
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,33 @@ class Kpi:
     value: int
     previous: int
     money: bool
+
+
+MONEY_KPIS = frozenset({"revenue", "margin", "average_ticket"})
+
+
+def kpis(current: dict[str, int], previous: dict[str, int], keys: Sequence[str]) -> list[Kpi]:
+    """The KPI cards ``keys`` of the API's figures for a period and the period before."""
+
+    def figures(f: dict[str, int]) -> dict[str, int]:
+        return {
+            "revenue": f["revenue_cents"],
+            "margin": f["margin_cents"],
+            "orders": f["orders"],
+            "average_ticket": average_ticket_cents(f["revenue_cents"], f["orders"]),
+            "units": f["units"],
+        }
+
+    now, before = figures(current), figures(previous)
+    return [Kpi(k, now[k], before[k], k in MONEY_KPIS) for k in keys]
+
+
+def section(session: Session, title_key: str, help_key: str | None, *objects: Any) -> pn.Column:
+    """A titled part of a page, with its one-line help under the title."""
+    heading = f"<h2 style='font-size:1.15rem;margin:8px 0'>{html.escape(session.t(title_key))}</h2>"
+    if help_key:
+        heading += f'<p class="note">{html.escape(session.t(help_key))}</p>'
+    return pn.Column(html_pane(heading), *objects, sizing_mode="stretch_width")
 
 
 def kpi_cards(session: Session, scope: str, kpis: Sequence[Kpi], versus: str, tag: str) -> str:

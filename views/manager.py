@@ -15,7 +15,6 @@ from views import i18n
 from views.api import ApiProblem, segment
 from views.dashboard import (
     TIME_ZONE,
-    Kpi,
     LiveLoop,
     PeriodFilter,
     Session,
@@ -23,8 +22,10 @@ from views.dashboard import (
     help_card,
     html_pane,
     kpi_cards,
+    kpis,
     message,
     open_session,
+    section,
     shell,
     signed_in_line,
     today,
@@ -34,7 +35,6 @@ from views.dashboard import (
 from views.periods import (
     AT_A_GLANCE,
     Period,
-    average_ticket_cents,
     change,
     glance_span,
     period,
@@ -52,20 +52,6 @@ METRIC_KEYS = {
     "margin_rate": "margin_rate",
     "units": "units",
 }
-
-
-def kpis_of(current: dict[str, int], previous: dict[str, int]) -> list[Kpi]:
-    def figures(f: dict[str, int]) -> dict[str, int]:
-        return {
-            "revenue": f["revenue_cents"],
-            "margin": f["margin_cents"],
-            "orders": f["orders"],
-            "average_ticket": average_ticket_cents(f["revenue_cents"], f["orders"]),
-            "units": f["units"],
-        }
-
-    now, before = figures(current), figures(previous)
-    return [Kpi(k, now[k], before[k], k in ("revenue", "margin", "average_ticket")) for k in KPIS]
 
 
 class ManagerPage:
@@ -100,6 +86,7 @@ class ManagerPage:
         )
         self.comparison = html_pane("")
         self.glance = html_pane("")
+        self._feed_shown: list[dict[str, Any]] | None = None
         self._compared: Period | None = None
         self._compared_at = 0.0
 
@@ -131,7 +118,7 @@ class ManagerPage:
         self.kpis.object = kpi_cards(
             self.session,
             "manager",
-            kpis_of(current, previous),
+            kpis(current, previous, KPIS),
             versus_key(chosen.preset),
             chosen.preset,
         )
@@ -182,6 +169,10 @@ class ManagerPage:
         return f'<table class="glance"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
     def _show_feed(self, sales: list[dict[str, Any]]) -> None:
+        # Polled twice a second: the table is sent to the browser only when it changed.
+        if sales == self._feed_shown:
+            return
+        self._feed_shown = sales
         self.feed.value = self._feed_frame(sales)
         self.feed_empty.visible = not sales
 
@@ -258,15 +249,6 @@ class ManagerPage:
     def fill(self, page: Shell) -> None:
         t = self.session.t
 
-        def section(title_key: str, help_key: str | None, *objects: Any) -> pn.Column:
-            heading = f"<h2 style='font-size:1.15rem;margin:8px 0'>{html.escape(t(title_key))}</h2>"
-            help_line = f'<p class="note">{html.escape(t(help_key))}</p>' if help_key else ""
-            return pn.Column(
-                html_pane(heading + help_line),
-                *objects,
-                sizing_mode="stretch_width",
-            )
-
         entries = [(t(f"manager.kpi.{k}"), t(f"manager.kpi_help.{k}")) for k in KPIS]
         entries += [
             (t("manager.feed.title"), t("manager.feed.help")),
@@ -286,9 +268,11 @@ class ManagerPage:
                 self.kpis,
                 sizing_mode="stretch_width",
             ),
-            section("manager.feed.title", None, self.feed_empty, self.feed),
-            section("manager.team.title", "manager.team.help", self.team_empty, self.team),
-            section("manager.compare.title", "manager.compare.help", self.comparison),
+            section(self.session, "manager.feed.title", None, self.feed_empty, self.feed),
+            section(
+                self.session, "manager.team.title", "manager.team.help", self.team_empty, self.team
+            ),
+            section(self.session, "manager.compare.title", "manager.compare.help", self.comparison),
             help_card(self.session, entries),
         ]
         page.toolbar[:] = [self.filter.panel()]

@@ -15,7 +15,6 @@ from bokeh.plotting import figure
 from views import i18n
 from views.api import segment
 from views.dashboard import (
-    Kpi,
     LiveLoop,
     PeriodFilter,
     Session,
@@ -23,31 +22,20 @@ from views.dashboard import (
     help_card,
     html_pane,
     kpi_cards,
+    kpis,
     message,
     open_session,
+    section,
     shell,
     signed_in_line,
     today,
     tour,
     versus_key,
 )
-from views.periods import average_ticket_cents, period
+from views.periods import period
 
 KPIS = ("revenue", "orders", "average_ticket", "units")
 GRAINS = ("day", "week", "month")
-
-
-def kpis_of(current: dict[str, int], previous: dict[str, int]) -> list[Kpi]:
-    def figures(f: dict[str, int]) -> dict[str, int]:
-        return {
-            "revenue": f["revenue_cents"],
-            "orders": f["orders"],
-            "average_ticket": average_ticket_cents(f["revenue_cents"], f["orders"]),
-            "units": f["units"],
-        }
-
-    now, before = figures(current), figures(previous)
-    return [Kpi(k, now[k], before[k], k in ("revenue", "average_ticket")) for k in KPIS]
 
 
 def by_week(points: list[dict[str, Any]]) -> list[tuple[str, int]]:
@@ -133,12 +121,12 @@ class SellerPage:
             ),
         )
         self.today_kpis.object = kpi_cards(
-            self.session, "seller", kpis_of(now, yesterday), "period.vs.yesterday", "today"
+            self.session, "seller", kpis(now, yesterday, KPIS), "period.vs.yesterday", "today"
         )
         self.period_kpis.object = kpi_cards(
             self.session,
             "seller",
-            kpis_of(current, previous),
+            kpis(current, previous, KPIS),
             versus_key(chosen.preset),
             chosen.preset,
         )
@@ -177,17 +165,6 @@ class SellerPage:
     def fill(self, page: Shell) -> None:
         t = self.session.t
 
-        def section(title_key: str, help_key: str, *objects: Any) -> pn.Column:
-            heading = (
-                f"<h2 style='font-size:1.15rem;margin:8px 0'>{html.escape(t(title_key))}</h2>"
-                f'<p class="note">{html.escape(t(help_key))}</p>'
-            )
-            return pn.Column(
-                html_pane(heading),
-                *objects,
-                sizing_mode="stretch_width",
-            )
-
         entries = [(t(f"seller.kpi.{k}"), t(f"seller.kpi_help.{k}")) for k in KPIS]
         entries += [
             (t("seller.history.title"), t("seller.history.help")),
@@ -196,16 +173,17 @@ class SellerPage:
         page.main[:] = [
             tour(self.session, "seller"),
             pn.Column(signed_in_line(self.session), self.status, sizing_mode="stretch_width"),
-            section("seller.today", "seller.today_help", self.today_kpis),
-            section("seller.period", "seller.period_help", self.period_kpis),
+            section(self.session, "seller.today", "seller.today_help", self.today_kpis),
+            section(self.session, "seller.period", "seller.period_help", self.period_kpis),
             section(
+                self.session,
                 "seller.history.title",
                 "seller.history.help",
                 self.grain,
                 self.empty,
                 pn.pane.Bokeh(self.chart, sizing_mode="stretch_width"),
             ),
-            section("seller.rank.title", "seller.rank.help", self.rank),
+            section(self.session, "seller.rank.title", "seller.rank.help", self.rank),
             help_card(self.session, entries),
         ]
         page.toolbar[:] = [self.filter.panel()]

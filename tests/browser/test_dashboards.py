@@ -9,10 +9,9 @@ from __future__ import annotations
 import subprocess
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,7 +31,13 @@ from tests.browser.browser_tools import (
     set_phone,
     unlabelled_controls,
 )
-from tests.worker_tools import DATAAPP, REPO, WorkerProcess, worker_environment
+from tests.worker_tools import (
+    DATAAPP,
+    REPO,
+    WorkerProcess,
+    sale_line_now,
+    worker_environment,
+)
 from views.i18n import money
 from views.periods import average_ticket_cents
 
@@ -89,27 +94,10 @@ class Stack:
     def sell(self, seller: str, quantity: int, price: str, store: str = STORE) -> str:
         """One sale of ``seller`` in ``store``, a minute ago, through the API."""
         self.orders += 1
-        order_id = f"web-{uuid.uuid4().hex[:10]}"
-        now = datetime.now(ZONE)
-        # A minute ago, but never yesterday: the pages' "today" starts at midnight.
-        when = max(now - timedelta(minutes=1), now.replace(hour=0, minute=0, second=1))
-        line = {
-            "order_id": order_id,
-            "store_id": store,
-            "seller_id": seller,
-            "customer_id": f"cliente-{self.orders}",
-            "event_time": when.strftime("%Y-%m-%d %H:%M:%S"),
-            "channel": "store",
-            "sku": f"SKU-{self.orders % 3}",
-            "product_name": "Produto de teste",
-            "quantity": quantity,
-            "unit_price": price,
-            "unit_cost": "4.00",
-            "discount": "0.00",
-        }
+        line = sale_line_now(self.orders, store, seller, quantity, price, "4.00", ZONE)
         answer = self.worker.request("POST", "/api/v1/ingest/sales", self.admin, [line])
         assert answer.status == 200 and answer.body["accepted"] == 1, answer.body
-        return order_id
+        return str(line["order_id"])
 
     def api(self, path: str) -> Any:
         return self.worker.get(path, self.admin)

@@ -43,7 +43,7 @@ from app.api.openapi import document
 from app.api.routes import MAX_INGEST_RECORDS, ROUTES, Route
 from app.records import Sale
 from tests.kafka_tools import read_topic
-from tests.recompute import naive_recompute
+from tests.recompute import api_figures, naive_recompute
 from tests.worker_tools import ApiAnswer, WorkerProcess, dataapp, worker_environment
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -976,21 +976,9 @@ FIGURES = FIGURE_NAMES
 def figures_of(counters: list[tuple[int, ...]]) -> dict[str, int | None]:
     """API figures from recompute counters (``tests.recompute.Expected.figures``) of
     buckets that do not overlap. Distinct customers only add up within one bucket."""
-    revenue, cost, costed, units, returned, lines, orders = (
-        sum(counter[index] for counter in counters) for index in range(7)
-    )
+    sums = [sum(counter[index] for counter in counters) for index in range(7)]
     customers = None if len(counters) > 1 else counters[0][7] if counters else 0
-    return {
-        "revenue_cents": revenue,
-        "cost_cents": cost,
-        "margin_cents": costed - cost,
-        "uncosted_revenue_cents": revenue - costed,
-        "units": units,
-        "returned_units": returned,
-        "lines": lines,
-        "orders": orders,
-        "customers": customers,
-    }
+    return api_figures(sums, customers)
 
 
 def add(left: dict[str, int | None], right: dict[str, int | None]) -> dict[str, int | None]:

@@ -39,6 +39,7 @@ import pandas as pd
 import pytest
 
 from app.api.lookups import FIGURE_NAMES
+from tests.recompute import api_figures
 from tests.worker_tools import REPO, WorkerProcess, dataapp, worker_environment
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.data]
@@ -403,22 +404,12 @@ def sql_views(env: dict[str, str], top: list[str]) -> Views:
     assert out["time_zones"] == [["Europe/London"]], out["time_zones"]
 
     def figures_of(values: list[int]) -> Figures:
-        revenue, cost, costed, units, returned, lines, orders, customers = values[:8]
+        figures = api_figures(values[:7], values[7])
         recomputed_revenue, distinct_ids = values[8:]
         # The stored revenue of each line is quantity x price, signed, and each line is once.
-        assert recomputed_revenue == revenue
-        assert distinct_ids == lines
-        return {
-            "revenue_cents": revenue,
-            "cost_cents": cost,
-            "margin_cents": costed - cost,
-            "uncosted_revenue_cents": revenue - costed,
-            "units": units,
-            "returned_units": returned,
-            "lines": lines,
-            "orders": orders,
-            "customers": customers,
-        }
+        assert recomputed_revenue == figures["revenue_cents"]
+        assert distinct_ids == figures["lines"]
+        return figures
 
     views: Views = {}
     for label, found in out["ranges"].items():
