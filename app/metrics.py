@@ -63,6 +63,12 @@ class WorkerMetrics:
     requests: dict[tuple[str, int], int] = field(default_factory=dict)
     request_seconds: Histogram = field(default_factory=Histogram)
     started_at: float = field(default_factory=time.time)
+    reference_records: dict[str, int] = field(default_factory=dict)
+    """Messages of each reference topic applied to the catalogue (tombstones included)."""
+    reference_invalid: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Messages of a reference topic refused, by (topic, reason): logged and dead-lettered."""
+    reference_entries: dict[str, int] = field(default_factory=dict)
+    """Entries of the reference catalogue, by kind (store, seller, product)."""
 
     def note_event_time(self, timestamp: float) -> None:
         if timestamp > self.latest_event_time:
@@ -123,10 +129,38 @@ def render(
     family(
         "dataapp_rejections_total",
         "counter",
-        "Messages the worker sent to the dead-letter topic, by reason.",
+        "Messages of the sales topic the worker sent to the dead-letter topic, by reason.",
         [
             f'dataapp_rejections_total{{reason="{reason}"}} {count}'
             for reason, count in sorted(metrics.rejections.items())
+        ],
+    )
+    family(
+        "dataapp_reference_records_total",
+        "counter",
+        "Messages of the reference topics applied to the worker's catalogue of names.",
+        [
+            f'dataapp_reference_records_total{{topic="{topic}"}} {count}'
+            for topic, count in sorted(metrics.reference_records.items())
+        ],
+    )
+    family(
+        "dataapp_reference_invalid_total",
+        "counter",
+        "Messages of the reference topics that are not valid records, by topic and reason "
+        "(logged, sent to the dead-letter topic, not applied).",
+        [
+            f'dataapp_reference_invalid_total{{topic="{topic}",reason="{reason}"}} {count}'
+            for (topic, reason), count in sorted(metrics.reference_invalid.items())
+        ],
+    )
+    family(
+        "dataapp_reference_entries",
+        "gauge",
+        "Entries of the worker's reference catalogue, by kind.",
+        [
+            f'dataapp_reference_entries{{kind="{kind}"}} {count}'
+            for kind, count in sorted(metrics.reference_entries.items())
         ],
     )
     family(

@@ -1,5 +1,5 @@
 """The worker: one Faust app with the aggregation agent, the live tables, the ClickHouse
-history sink and the lookup API, configured from the environment.
+history sink, the reference catalogue and the lookup API, configured from the environment.
 
 ``dataapp worker`` runs it; so does ``faust -A app.worker worker`` (importing this module
 builds the app from the environment, as Faust expects).
@@ -7,8 +7,10 @@ builds the app from the environment, as Faust expects).
 Data flow inside one worker::
 
     sales ──► agents/aggregate.py ──► tables/live.py (RocksDB + changelogs)  ──► app/api
-      │          └─ dead letters ──► sales.rejected                               ▲
-      └──────► agents/clickhouse_sink.py ──► app/history (ClickHouse) ────────────┘
+      │          └─ dead letters ──► sales.rejected                               ▲ ▲
+      └──────► agents/clickhouse_sink.py ──► app/history (ClickHouse) ────────────┘ │
+    ref.stores, ref.sellers, ref.products ──► agents/reference.py ──► catalogue ────┘
+                                                 └─ dead letters ──► sales.rejected
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from mode import Service
 
 from agents.aggregate import BATCH_EVENTS, BATCH_WITHIN_SECONDS, SalesAggregator
 from agents.clickhouse_sink import HistorySink
+from agents.reference import ReferenceFollower
 from app import faust_patches
 from app.api.auth import UserStore
 from app.api.lookups import Lookups
 from app.api.routes import ApiContext, register
 from app.history.store import HistoryStore
 from app.metrics import WorkerMetrics
+from app.reference import ReferenceCatalogue
 from app.settings import Settings, load_settings
 from tables.live import LiveTables
 
@@ -45,6 +49,7 @@ class Worker:
     history: HistoryStore
     sink: HistorySink
     context: ApiContext
+    reference: ReferenceFollower
 
 
 def app_id(settings: Settings) -> str:
@@ -166,6 +171,20 @@ def build_worker(
 
     app.service(HistorySinkService)
 
+    # Names for the API: every worker reads every reference topic whole (they are tiny), so
+    # any worker can name any store, seller or product without asking another.
+    catalogue = ReferenceCatalogue()
+    reference = ReferenceFollower(bootstrap, topics, catalogue, metrics)
+
+    class ReferenceService(Service):
+        async def on_start(self) -> None:
+            await reference.start()
+
+        async def on_stop(self) -> None:
+            await reference.stop()
+
+    app.service(ReferenceService)
+
     ingest_pipeline: list[Any] = []
     ingest_lock = asyncio.Lock()
 
@@ -192,6 +211,8 @@ def build_worker(
             "tables_recovered": tables.restored and not app.rebalancing,
             "history_connected": history.connected,
             "history_sink_healthy": sink.health().healthy,
+            # Read to the end it had at start: a ready worker shows names, not codes.
+            "reference_loaded": reference.loaded,
         }
 
     def consumer_lag() -> dict[str, dict[int, int]]:
@@ -211,7 +232,7 @@ def build_worker(
         app=app,
         settings=settings,
         users=UserStore(settings.users_file),
-        lookups=Lookups(tables, history, aggregator.product_names),
+        lookups=Lookups(tables, history, aggregator.product_names, catalogue),
         aggregator=aggregator,
         metrics=metrics,
         history=history,
@@ -222,7 +243,7 @@ def build_worker(
         token_key=settings.token_key(),
     )
     register(app, context)
-    return Worker(app, settings, tables, aggregator, history, sink, context)
+    return Worker(app, settings, tables, aggregator, history, sink, context, reference)
 
 
 def _from_environment() -> faust.App:

@@ -1,7 +1,8 @@
 """Who may call the lookup API, and what each caller may see.
 
 What is stored: one JSON file (``Settings.users_file``, mode 0600 in a 0700 folder) with, per
-user, the role, the store and seller the user is tied to, and a scrypt hash of the password
+user, the role, the store and seller the user is tied to, an optional display name (files
+written before it existed load as they are), and a scrypt hash of the password
 (``scrypt$<n>$<r>$<p>$<salt b64>$<hash b64>``, random 16-byte salt). Passwords themselves are
 never written anywhere.
 
@@ -57,6 +58,10 @@ MIN_PASSWORD_LENGTH = 8
 MAX_TOKEN_LENGTH = 4096
 
 _USERNAME = re.compile(r"[A-Za-z0-9._@-]{3,64}")
+MAX_DISPLAY_NAME = 100
+# A display name is shown on screens: any script, but no control characters (a line break or
+# an escape sequence would garble a header or a terminal listing).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 _FILE_VERSION = 1
 
@@ -133,6 +138,21 @@ class User:
     password_hash: str
     store_id: str | None = None
     seller_id: str | None = None
+    display_name: str | None = None
+    """How screens greet the user; None: the seller's name from the catalogue, or the
+    username (``GET /api/v1/me``)."""
+
+
+def _check_display_name(display_name: str | None) -> None:
+    if display_name is None:
+        return
+    if not isinstance(display_name, str) or not display_name.strip():
+        raise UserError("the display name must be a non-empty text")
+    if len(display_name) > MAX_DISPLAY_NAME or _CONTROL.search(display_name):
+        raise UserError(
+            f"invalid display name {display_name!r}: at most {MAX_DISPLAY_NAME} characters, "
+            "no control characters"
+        )
 
 
 def _check_user(
@@ -178,12 +198,24 @@ class UserStore:
         role: str,
         store_id: str | None = None,
         seller_id: str | None = None,
+        display_name: str | None = None,
         *,
         replace: bool = False,
     ) -> User:
         store_id, seller_id = store_id or None, seller_id or None
+        # Surrounding blanks are a typing accident, not part of a name.
+        display_name = display_name.strip() if isinstance(display_name, str) else display_name
+        display_name = display_name or None
         _check_user(username, password, role, store_id, seller_id)
-        user = User(username, cast(Role, role), hash_password(password), store_id, seller_id)
+        _check_display_name(display_name)
+        user = User(
+            username,
+            cast(Role, role),
+            hash_password(password),
+            store_id,
+            seller_id,
+            display_name,
+        )
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         # Read-modify-write under a lock: two CLI runs at once must not drop each other's user.
         with _dir_lock(self.path.parent):
@@ -242,6 +274,7 @@ class UserStore:
                     password_hash=entry["password_hash"],
                     store_id=entry.get("store"),
                     seller_id=entry.get("seller"),
+                    display_name=entry.get("display_name"),
                 )
                 for name, entry in entries.items()
             }
@@ -253,7 +286,8 @@ class UserStore:
                 raise UserError(
                     f"the users file {self.path} has an invalid entry {user.username!r}"
                 )
-            if not all(v is None or isinstance(v, str) for v in (user.store_id, user.seller_id)):
+            fields = (user.store_id, user.seller_id, user.display_name)
+            if not all(v is None or isinstance(v, str) for v in fields):
                 raise UserError(
                     f"the users file {self.path} has an invalid entry {user.username!r}"
                 )
@@ -267,6 +301,7 @@ class UserStore:
                     "role": user.role,
                     "store": user.store_id,
                     "seller": user.seller_id,
+                    "display_name": user.display_name,
                     "password_hash": user.password_hash,
                 }
                 for user in sorted(users.values(), key=lambda user: user.username)

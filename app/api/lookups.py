@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from app.api.periods import DateRange, Ranking, bucket_bounds, covering_buckets, split_live
+from app.reference import ReferenceCatalogue
 from tables.aggregation import Dimension, aggregate_key
 from tables.buckets import Grain
 from tables.live import LiveTables
@@ -52,10 +53,19 @@ def add_figures(left: Figures, right: Figures) -> Figures:
 
 
 class Lookups:
-    def __init__(self, tables: LiveTables, history: History, product_names: dict[str, str]):
+    def __init__(
+        self,
+        tables: LiveTables,
+        history: History,
+        product_names: dict[str, str],
+        catalogue: ReferenceCatalogue | None = None,
+    ):
         self.tables = tables
         self.history = history
         self.product_names = product_names
+        """Latest name per SKU seen on sale lines (the aggregator's)."""
+        self.catalogue = catalogue if catalogue is not None else ReferenceCatalogue()
+        """The reference topics' names, which win over what sale lines spelt."""
 
     async def summary(
         self, store_id: str, seller_id: str | None, span: DateRange, live_start: date
@@ -167,14 +177,20 @@ class Lookups:
             for sku, figures in ranked:
                 customers = self._live_totals(store_id, "P", sku, live).customers.estimate()
                 figures["customers"] += customers
-        unnamed = [sku for sku, _ in ranked if sku not in names and sku not in self.product_names]
+        catalogued = {sku: self.catalogue.product_name(sku) for sku, _ in ranked}
+        unnamed = [
+            sku
+            for sku, _ in ranked
+            if not catalogued[sku] and sku not in names and sku not in self.product_names
+        ]
         if unnamed:
             names.update(await self.history.product_names(store_id, unnamed))
         return [
             {
                 "rank": position,
                 "sku": sku,
-                "product_name": self.product_names.get(sku) or names.get(sku),
+                # The catalogue's name first, then the latest sale line's, then the history's.
+                "product_name": catalogued[sku] or self.product_names.get(sku) or names.get(sku),
                 **figures,
             }
             for position, (sku, figures) in enumerate(ranked, start=1)

@@ -26,6 +26,22 @@ _FIGURES = {
     "customers": _INT,
 }
 _REQUIRED_FIGURES = ["revenue_cents", "cost_cents", "margin_cents", "units", "orders"]
+_FALLBACK = " (the id itself while the reference data lacks it)"
+_STORE_NAME = {
+    "type": "string",
+    "description": "The store's name from the reference topic ref.stores" + _FALLBACK + ".",
+}
+_SELLER_NAME = {
+    "type": "string",
+    "description": "The seller's display name from the reference topic ref.sellers"
+    + _FALLBACK
+    + "; for a seller id of the path, only when the caller may see that seller in their "
+    "store of the reference data, else the id.",
+}
+_DISPLAY_NAME = {
+    "type": "string",
+    "description": "The seller's display name from ref.sellers" + _FALLBACK + ".",
+}
 
 _QUERY: dict[str, dict[str, Any]] = {
     "from": {
@@ -60,12 +76,29 @@ _SCHEMAS: dict[str, Any] = {
         "type": "object",
         "description": "Money in integer cents; units net of returns.",
         "required": _REQUIRED_FIGURES,
-        "properties": {"from": _DATE, "to": _DATE, **_FIGURES},
+        "properties": {
+            "store_id": {"type": "string"},
+            "store_name": _STORE_NAME,
+            "seller_id": {"type": "string"},
+            "seller_name": _SELLER_NAME,
+            "stores": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "A seller's summary: the stores it adds up.",
+            },
+            "from": _DATE,
+            "to": _DATE,
+            **_FIGURES,
+        },
     },
     "Series": {
         "type": "object",
         "required": ["granularity", "points"],
         "properties": {
+            "store_id": {"type": "string"},
+            "store_name": _STORE_NAME,
+            "seller_id": {"type": ["string", "null"]},
+            "seller_name": _SELLER_NAME,
             "granularity": {"type": "string", "enum": list(GRANULARITIES)},
             "points": {
                 "type": "array",
@@ -79,8 +112,10 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Ranking": {
         "type": "object",
-        "required": ["products"],
+        "required": ["store_id", "store_name", "products"],
         "properties": {
+            "store_id": {"type": "string"},
+            "store_name": _STORE_NAME,
             "products": {
                 "type": "array",
                 "items": {
@@ -89,33 +124,62 @@ _SCHEMAS: dict[str, Any] = {
                     "properties": {
                         "rank": _INT,
                         "sku": {"type": "string"},
-                        "product_name": {"type": ["string", "null"]},
+                        "product_name": {
+                            "type": ["string", "null"],
+                            "description": "The name in ref.products, else the latest a sale "
+                            "line spelt, else null.",
+                        },
                         **_FIGURES,
                     },
                 },
-            }
+            },
         },
     },
     "Team": {
         "type": "object",
-        "required": ["sellers"],
-        "properties": {"sellers": {"type": "array", "items": {"type": "object"}}},
+        "required": ["store_id", "store_name", "sellers"],
+        "properties": {
+            "store_id": {"type": "string"},
+            "store_name": _STORE_NAME,
+            "sellers": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["seller_id", "display_name", *_REQUIRED_FIGURES],
+                    "properties": {
+                        "seller_id": {"type": "string"},
+                        "display_name": _DISPLAY_NAME,
+                        **_FIGURES,
+                    },
+                },
+            },
+        },
     },
     "RecentSales": {
         "type": "object",
-        "required": ["store_id", "sales"],
+        "required": ["store_id", "store_name", "sales"],
         "properties": {
             "store_id": {"type": "string"},
+            "store_name": _STORE_NAME,
             "seller_id": {"type": "string"},
+            "seller_name": _SELLER_NAME,
             "sales": {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "required": ["event_time", "order_id", "seller_id", "items", "amount_cents"],
+                    "required": [
+                        "event_time",
+                        "order_id",
+                        "seller_id",
+                        "seller_name",
+                        "items",
+                        "amount_cents",
+                    ],
                     "properties": {
                         "event_time": {"type": "string", "format": "date-time"},
                         "order_id": {"type": "string"},
                         "seller_id": {"type": "string"},
+                        "seller_name": _DISPLAY_NAME,
                         "items": _INT,
                         "amount_cents": _INT,
                     },
@@ -127,9 +191,10 @@ _SCHEMAS: dict[str, Any] = {
         "type": "object",
         "description": "Rank 1 is the best; percentile is the share of the other stores this "
         "one is strictly above. No other store is named.",
-        "required": ["store_id", "stores", "weakest", "strongest", "metrics"],
+        "required": ["store_id", "store_name", "stores", "weakest", "strongest", "metrics"],
         "properties": {
             "store_id": {"type": "string"},
+            "store_name": _STORE_NAME,
             "from": _DATE,
             "to": _DATE,
             "stores": _INT,
@@ -160,10 +225,12 @@ _SCHEMAS: dict[str, Any] = {
         "type": "object",
         "description": "Rank 1 is the best by revenue; 0 when the seller has no sales in the "
         "range.",
-        "required": ["store_id", "seller_id", "rank", "sellers"],
+        "required": ["store_id", "store_name", "seller_id", "seller_name", "rank", "sellers"],
         "properties": {
             "store_id": {"type": "string"},
+            "store_name": _STORE_NAME,
             "seller_id": {"type": "string"},
+            "seller_name": _SELLER_NAME,
             "from": _DATE,
             "to": _DATE,
             "rank": _INT,
@@ -172,17 +239,36 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Stores": {
         "type": "object",
-        "required": ["stores"],
-        "properties": {"stores": {"type": "array", "items": {"type": "string"}}},
+        "required": ["stores", "names"],
+        "properties": {
+            "stores": {"type": "array", "items": {"type": "string"}},
+            "names": {
+                "type": "object",
+                "description": "Store id -> name, for every store listed: the name in "
+                "ref.stores" + _FALLBACK + ".",
+                "additionalProperties": {"type": "string"},
+            },
+        },
     },
     "Me": {
         "type": "object",
-        "required": ["username", "role"],
+        "required": ["username", "role", "display_name", "store_name"],
         "properties": {
             "username": {"type": "string"},
             "role": {"type": "string", "enum": ["admin", "manager", "seller"]},
             "store_id": {"type": ["string", "null"]},
             "seller_id": {"type": ["string", "null"]},
+            "display_name": {
+                "type": "string",
+                "description": "The user's own display name, else a seller's name in "
+                "ref.sellers, else the username.",
+            },
+            "store_name": {
+                "type": ["string", "null"],
+                "description": "The name of the user's store in ref.stores"
+                + _FALLBACK
+                + "; null for a user without a store (an admin).",
+            },
         },
     },
     "Credentials": {

@@ -5,6 +5,10 @@ it); the Faust views and the OpenAPI document (``app/api/openapi.py``) are both 
 that list, so they cannot disagree. Handlers are small: they check parameters
 (``app/api/periods.py``), check scope (``app/api/auth.py``), and ask ``Lookups``.
 
+Answers name what they show: next to a ``store_id`` its ``store_name``, next to a seller id
+the seller's name, from the worker's reference catalogue (``app/reference.py``); a name the
+catalogue lacks is the id itself (``app/api/names.py``).
+
 A store's figures live on the worker that owns its partition. A request about a store this
 worker does not own is passed to the owner (Faust's router, by the partition of ``sales``); a
 seller's figures are summed over the stores they sold in, each asked of its owner.
@@ -30,6 +34,7 @@ from yarl import URL
 
 from app.api.auth import Principal, TokenError, User, UserStore, issue_token, verify_token
 from app.api.lookups import ZERO, Figures, Lookups, add_figures
+from app.api.names import display_name_of, seller_name, store_name_of
 from app.api.periods import (
     GRANULARITIES,
     RANKINGS,
@@ -42,6 +47,7 @@ from app.api.periods import (
 from app.history.client import HistoryUnavailableError
 from app.insights.comparison import compare_store, team_rank
 from app.metrics import WorkerMetrics, render
+from app.reference import ReferenceCatalogue
 from app.settings import Settings
 from tables.live import TablesNotReadyError
 from tables.recent import PER_STORE
@@ -95,6 +101,11 @@ class ApiContext:
 
     def span(self, request: Request) -> DateRange:
         return parse_range(request.query, self.today(), self.settings.retention_days)
+
+    @property
+    def catalogue(self) -> ReferenceCatalogue:
+        """The names of stores, sellers and products (one catalogue, the lookups')."""
+        return self.lookups.catalogue
 
 
 Handler = Callable[[ApiContext, Request, Principal | None, dict[str, str]], Awaitable[Any]]
@@ -164,7 +175,7 @@ async def store_summary(
     require_store(principal, store_id)
     span = ctx.span(request)
     figures = await ctx.lookups.summary(store_id, None, span, ctx.live_start())
-    return _with_span({"store_id": store_id}, span, figures)
+    return _with_span(_store_head(ctx, store_id), span, figures)
 
 
 async def store_timeseries(
@@ -185,7 +196,7 @@ async def store_products(
     limit = parse_limit(request.query)
     products = await ctx.lookups.product_ranking(store_id, span, ctx.live_start(), by, limit)  # type: ignore[arg-type]
     return {
-        "store_id": store_id,
+        **_store_head(ctx, store_id),
         "from": span.first.isoformat(),
         "to": span.last.isoformat(),
         "by": by,
@@ -204,10 +215,12 @@ async def store_sellers(
     rows = []
     for seller_id in sellers:
         figures = await ctx.lookups.summary(store_id, seller_id, span, ctx.live_start())
-        rows.append({"seller_id": seller_id, **figures})
+        # Every seller listed sold in this store: their name is the store's to see.
+        name = ctx.catalogue.seller_name(seller_id)
+        rows.append({"seller_id": seller_id, "display_name": name, **figures})
     rows.sort(key=lambda row: (-row["revenue_cents"], row["seller_id"]))
     return {
-        "store_id": store_id,
+        **_store_head(ctx, store_id),
         "from": span.first.isoformat(),
         "to": span.last.isoformat(),
         "sellers": rows,
@@ -221,7 +234,8 @@ async def store_seller_summary(
     require_seller(principal, seller_id, store_id)
     span = ctx.span(request)
     figures = await ctx.lookups.summary(store_id, seller_id, span, ctx.live_start())
-    return _with_span({"store_id": store_id, "seller_id": seller_id}, span, figures)
+    head = {**_store_head(ctx, store_id), **_seller_head(ctx, principal, seller_id)}
+    return _with_span(head, span, figures)
 
 
 async def store_seller_timeseries(
@@ -229,7 +243,8 @@ async def store_seller_timeseries(
 ) -> Any:
     store_id, seller_id = params["store_id"], params["seller_id"]
     require_seller(principal, seller_id, store_id)
-    return await _series(ctx, request, store_id, seller_id)
+    series = await _series(ctx, request, store_id, seller_id)
+    return {**series, **_seller_head(ctx, principal, seller_id)}
 
 
 async def seller_summary(
@@ -250,7 +265,8 @@ async def seller_summary(
             ),
         )
         total = add_figures(total, part)
-    return _with_span({"seller_id": seller_id, "stores": stores}, span, total)
+    head = {**_seller_head(ctx, principal, seller_id), "stores": stores}
+    return _with_span(head, span, total)
 
 
 async def seller_timeseries(
@@ -272,7 +288,7 @@ async def seller_timeseries(
         for point in part["points"]:
             series[point["bucket"]] = add_figures(series.get(point["bucket"], ZERO), point)
     return {
-        "seller_id": seller_id,
+        **_seller_head(ctx, principal, seller_id),
         "stores": stores,
         "granularity": granularity,
         "from": span.first.isoformat(),
@@ -286,16 +302,23 @@ async def list_stores(
 ) -> Any:
     known = set(await ctx.history.store_ids()) | ctx.lookups.tables.stores()
     visible = sorted(s for s in known if principal is None or principal.can_read_store(s))
-    return {"stores": visible}
+    return {"stores": visible, "names": ctx.catalogue.store_names(visible)}
 
 
 async def me(ctx: ApiContext, request: Request, principal: Principal | None, _: Any) -> Any:
     assert principal is not None
+    # The users file, not the token: a name given after sign-in shows at once. A user
+    # removed since (or the workers' internal caller) has none.
+    user = ctx.users.get(principal.username)
     return {
         "username": principal.username,
         "role": principal.role,
         "store_id": principal.store_id,
         "seller_id": principal.seller_id,
+        "display_name": display_name_of(
+            principal, user.display_name if user is not None else None, ctx.catalogue
+        ),
+        "store_name": store_name_of(principal, ctx.catalogue),
     }
 
 
@@ -370,7 +393,7 @@ async def _series(
         ctx.live_start(),  # type: ignore[arg-type]
     )
     return {
-        "store_id": store_id,
+        **_store_head(ctx, store_id),
         "seller_id": seller_id,
         "granularity": granularity,
         "from": span.first.isoformat(),
@@ -383,6 +406,23 @@ def _with_span(head: dict[str, Any], span: DateRange, figures: Figures) -> dict[
     return {**head, "from": span.first.isoformat(), "to": span.last.isoformat(), **figures}
 
 
+def _store_head(ctx: ApiContext, store_id: str) -> dict[str, str]:
+    """The head of an answer about one store the caller may see (scope checked before)."""
+    return {"store_id": store_id, "store_name": ctx.catalogue.store_name(store_id)}
+
+
+def _seller_head(ctx: ApiContext, principal: Principal | None, seller_id: str) -> dict[str, str]:
+    return {"seller_id": seller_id, "seller_name": seller_name(ctx.catalogue, principal, seller_id)}
+
+
+def _named_sales(ctx: ApiContext, latest: list[Any]) -> list[dict[str, Any]]:
+    """The feed's sales with their seller's name: sales of the store the caller may see."""
+    return [
+        {**sale.to_dict(), "seller_name": ctx.catalogue.seller_name(sale.seller_id)}
+        for sale in latest
+    ]
+
+
 async def store_recent_sales(
     ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
 ) -> Any:
@@ -391,7 +431,7 @@ async def store_recent_sales(
     require_store(principal, store_id)
     limit = parse_limit(request.query, maximum=PER_STORE)
     latest = ctx.aggregator.recent_sales.latest(store_id, limit)
-    return {"store_id": store_id, "sales": [sale.to_dict() for sale in latest]}
+    return {**_store_head(ctx, store_id), "sales": _named_sales(ctx, latest)}
 
 
 async def store_seller_recent_sales(
@@ -402,9 +442,9 @@ async def store_seller_recent_sales(
     limit = parse_limit(request.query, maximum=PER_STORE)
     latest = ctx.aggregator.recent_sales.latest(store_id, limit, seller_id)
     return {
-        "store_id": store_id,
-        "seller_id": seller_id,
-        "sales": [sale.to_dict() for sale in latest],
+        **_store_head(ctx, store_id),
+        **_seller_head(ctx, principal, seller_id),
+        "sales": _named_sales(ctx, latest),
     }
 
 
@@ -420,7 +460,8 @@ async def store_comparison(
     chain[store_id] = own
     result = compare_store(own, list(chain.values()))
     return {
-        "store_id": store_id,
+        # The caller's own store only: no other store is named, by id or by name.
+        **_store_head(ctx, store_id),
         "from": span.first.isoformat(),
         "to": span.last.isoformat(),
         "stores": len(chain),
@@ -454,8 +495,8 @@ async def store_seller_rank(
             revenue[other] = figures["revenue_cents"]
     rank = team_rank(seller_id, revenue)
     return {
-        "store_id": store_id,
-        "seller_id": seller_id,
+        **_store_head(ctx, store_id),
+        **_seller_head(ctx, principal, seller_id),
         "from": span.first.isoformat(),
         "to": span.last.isoformat(),
         "rank": rank.rank,

@@ -21,10 +21,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--store", help="managers and sellers: the store they belong to")
     add.add_argument("--seller", help="sellers: their seller id")
+    add.add_argument(
+        "--name",
+        help="how screens greet the user (default: a seller's name from the reference data, "
+        "else the username)",
+    )
     add.add_argument("--replace", action="store_true", help="overwrite an existing user")
     add.set_defaults(handler=_add)
 
-    listing = actions.add_parser("list", help="print users with their role, store and seller")
+    listing = actions.add_parser(
+        "list", help="print users with their role, store, seller and display name"
+    )
     listing.set_defaults(handler=_list)
 
 
@@ -38,6 +45,7 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
             args.role,
             store_id=args.store,
             seller_id=args.seller,
+            display_name=args.name,
             replace=args.replace,
         )
     except UserError as error:
@@ -56,11 +64,19 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     if not users:
         print(f"no users in {settings.users_file}")
         return EXIT_OK
-    rows = [("USERNAME", "ROLE", "STORE", "SELLER")] + [
-        (user.username, user.role, user.store_id or "-", user.seller_id or "-") for user in users
+    rows = [("USERNAME", "ROLE", "STORE", "SELLER", "NAME")] + [
+        (
+            user.username,
+            user.role,
+            user.store_id or "-",
+            user.seller_id or "-",
+            user.display_name or "-",
+        )
+        for user in users
     ]
-    # The last column is not padded, so lines carry no trailing blanks.
-    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    # The last column (a name, which may hold blanks) is not padded, so lines carry no
+    # trailing blanks.
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
     for *padded, last in rows:
         cells = [cell.ljust(width) for cell, width in zip(padded, widths, strict=True)]
         print("  ".join([*cells, last]))

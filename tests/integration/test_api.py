@@ -504,12 +504,16 @@ def test_role_matrix(
         assert answer.body["username"] == USERNAMES[who]
         assert answer.body["role"] == who.split("_")[0]
         assert answer.body["store_id"] == own
+        # No reference data is published here and no user has a name: ids stand in.
+        assert answer.body["display_name"] == USERNAMES[who]
+        assert answer.body["store_name"] == own
     elif route.path == "/api/v1/stores":
         stores = answer.body["stores"]
         if who == "admin":
             assert set(chain.stores) <= set(stores)
         else:
             assert stores == ([own] if who.startswith("manager") else [])
+        assert answer.body["names"] == {store: store for store in stores}
     elif route.path == "/api/v1/openapi.json":
         assert answer.body == spec
     elif route.path == "/healthz":
@@ -521,6 +525,11 @@ def test_role_matrix(
     else:
         for name, value in params.items():
             assert answer.body[name] == value
+        # Names fall back to the ids without reference data.
+        if "store_id" in params:
+            assert answer.body["store_name"] == params["store_id"]
+        if "seller_id" in params:
+            assert answer.body["seller_name"] == params["seller_id"]
         if "seller_id" in params and "store_id" not in params:
             if who.startswith("manager"):
                 assert answer.body["stores"] == [own]
@@ -1160,6 +1169,7 @@ def test_recent_sales_are_the_latest_accepted_sales_of_the_store(chain: Chain) -
     )["sales"]
     assert own and all(sale["seller_id"] == seller for sale in own)
     assert own[0] == got[0]
+    assert all(sale["seller_name"] == sale["seller_id"] for sale in got)  # no reference data
 
 
 def _series_differences(

@@ -178,6 +178,37 @@ def test_names_of_3_and_64_characters_are_valid(users_file: Path) -> None:
     assert len(store.list()) == 2
 
 
+def test_a_display_name_is_kept_and_optional(users_file: Path) -> None:
+    store = UserStore(users_file)
+    named = store.add("sofia", PASSWORD, "seller", "loja-01", "s-0001", display_name="Sofia Araújo")
+    plain = store.add("mario", PASSWORD, "manager", store_id="loja-01", display_name="  ")
+    assert (named.display_name, plain.display_name) == ("Sofia Araújo", None)
+    again = UserStore(users_file)  # what another process reads from the file
+    assert again.get("sofia") == named and again.get("mario") == plain
+    entry = json.loads(users_file.read_text())["users"]["sofia"]
+    assert entry["display_name"] == "Sofia Araújo"
+
+
+@pytest.mark.parametrize(
+    "name", ["Ana\nSouza", "Ana\x00", "\x9bAna", "x" * 101, 12345, ["Ana"]], ids=repr
+)
+def test_a_bad_display_name_is_refused(users_file: Path, name: Any) -> None:
+    with pytest.raises(UserError, match="display name"):
+        UserStore(users_file).add("ana.admin", PASSWORD, "admin", display_name=name)
+    assert not users_file.exists()
+
+
+def test_a_users_file_written_before_display_names_still_loads(
+    users_file: Path, known_hash: str
+) -> None:
+    users_file.parent.mkdir(parents=True)
+    entry = {"role": "seller", "store": "loja-01", "seller": "s-0001", "password_hash": known_hash}
+    users_file.write_text(json.dumps({"version": 1, "users": {"sofia": entry}}))
+    user = UserStore(users_file).get("sofia")
+    assert user is not None and user.display_name is None and user.seller_id == "s-0001"
+    assert UserStore(users_file).authenticate("sofia", PASSWORD) == user
+
+
 def test_a_duplicate_needs_replace(users_file: Path) -> None:
     store = UserStore(users_file)
     store.add("mario", PASSWORD, "manager", store_id="loja-01")
@@ -215,6 +246,7 @@ def test_a_running_store_sees_users_another_one_added(users_file: Path) -> None:
         "[]",
         '{"users": {"x": {"role": "owner", "password_hash": "scrypt$"}}}',
         '{"users": {"x": {"role": "admin"}}}',
+        '{"users": {"x": {"role": "admin", "password_hash": "s", "display_name": 7}}}',
     ],
 )
 def test_a_damaged_file_is_an_error_not_an_empty_store(users_file: Path, content: str) -> None:
@@ -393,7 +425,7 @@ def test_users_add_and_list(data_dir: Path, capsys: pytest.CaptureFixture[str]) 
     assert capsys.readouterr().out == "added user ana: admin of the whole chain\n"
     code = _run(
         "users", "add", "--username", "sofia", "--password", PASSWORD, "--role", "seller",
-        "--store", "loja-01", "--seller", "s-0001",
+        "--store", "loja-01", "--seller", "s-0001", "--name", "Sofia Araújo",
     )  # fmt: skip
     assert code == 0
     assert capsys.readouterr().out == "added user sofia: seller s-0001 of store loja-01\n"
@@ -401,12 +433,22 @@ def test_users_add_and_list(data_dir: Path, capsys: pytest.CaptureFixture[str]) 
 
     assert _run("users", "list") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split() for line in lines] == [
-        ["USERNAME", "ROLE", "STORE", "SELLER"],
-        ["ana", "admin", "-", "-"],
-        ["sofia", "seller", "loja-01", "s-0001"],
+    assert [line.split(maxsplit=4) for line in lines] == [
+        ["USERNAME", "ROLE", "STORE", "SELLER", "NAME"],
+        ["ana", "admin", "-", "-", "-"],
+        ["sofia", "seller", "loja-01", "s-0001", "Sofia Araújo"],
     ]
+    assert all(line == line.rstrip() for line in lines)
     assert "scrypt" not in "\n".join(lines)
+
+
+def test_users_add_refuses_a_bad_name(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    admin = ("users", "add", "--username", "ana", "--password", PASSWORD, "--role", "admin")
+    assert _run(*admin, "--name", "Ana\x1b[31m") == 2
+    assert "invalid display name" in capsys.readouterr().err
+    assert _run(*admin, "--name", "  Ana Souza ") == 0
+    user = UserStore.from_settings(load_settings()).get("ana")
+    assert user is not None and user.display_name == "Ana Souza"
 
 
 def test_users_add_refusals_and_replace(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
