@@ -147,7 +147,9 @@ class WorkerProcess:
                 return float(line.split()[1])
         raise AssertionError(f"no metric {name}")
 
-    def add_user(self, username: str, role: str, store: str = "", seller: str = "") -> str:
+    def add_user(
+        self, username: str, role: str, store: str = "", seller: str = "", name: str = ""
+    ) -> str:
         """Creates the user (through the CLI, as an operator would) and returns a token."""
         password = f"{username}-secret-pw"
         args = ["users", "add", "--username", username, "--password", password, "--role", role]
@@ -155,6 +157,8 @@ class WorkerProcess:
             args += ["--store", store]
         if seller:
             args += ["--seller", seller]
+        if name:
+            args += ["--name", name]
         dataapp(self.env, *args)
         answer = self.request(
             "POST", "/api/v1/auth/token", body={"username": username, "password": password}
@@ -181,12 +185,14 @@ def sale_line_now(
     unit_cost: str,
     zone: ZoneInfo,
     order_prefix: str = "web",
+    when: datetime | None = None,
 ) -> dict[str, Any]:
-    """One canonical sale line of a new order, a minute ago in ``zone``, but never
-    yesterday (the dashboards' "today" starts at midnight); ``number`` varies customer and
-    product."""
-    now = datetime.now(zone)
-    when = max(now - timedelta(minutes=1), now.replace(hour=0, minute=0, second=1))
+    """One canonical sale line of a new order, at ``when`` or else a minute ago in ``zone``
+    but never yesterday (the dashboards' "today" starts at midnight); ``number`` varies
+    customer and product."""
+    if when is None:
+        now = datetime.now(zone)
+        when = max(now - timedelta(minutes=1), now.replace(hour=0, minute=0, second=1))
     return {
         "order_id": f"{order_prefix}-{uuid.uuid4().hex[:10]}",
         "store_id": store,

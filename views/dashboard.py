@@ -20,11 +20,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import panel as pn
+from bokeh.models import ColumnDataSource, CustomJSTickFormatter, FactorRange, HoverTool
+from bokeh.plotting import figure
 
 from views import i18n
 from views.api import ApiClient, ApiProblem
 from views.auth import LANGUAGE_COOKIE, session_token
+from views.charts import Series, axis_labels, money_axis_code, sparkline_svg
 from views.periods import PRESETS, Period, Preset, Span, average_ticket_cents, change, period
+from views.widgets import DateRange
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +118,19 @@ class Shell:
     toolbar: pn.Column
     """Above the page's content: the period filter (no sidebar, which a phone would show
     before everything else)."""
+    help: pn.Column
+    """The help dialog's content, opened from the header's Ajuda button."""
     locale: str
+
+    def open_help(self) -> None:
+        self.page.open_modal()
+
+    def close_help(self) -> None:
+        self.page.close_modal()
+
+
+VIEWPORT = "width=device-width, initial-scale=1"
+"""Without it a phone lays the page out 980 px wide and shrinks it to a third."""
 
 
 def shell(title_key: str) -> Shell:
@@ -124,35 +140,53 @@ def shell(title_key: str) -> Shell:
         sizing_mode="stretch_width",
     )
     toolbar = pn.Column(sizing_mode="stretch_width")
+    help_content = pn.Column(sizing_mode="stretch_width")
+    help_button = pn.widgets.Button(
+        name=i18n.text("help.title", locale),
+        button_type="light",
+        css_classes=["help-button"],
+        width=100,
+        align="center",
+    )
     # Bootstrap rather than Fast or Material: those load fonts from Google, which a store
     # network may block (and the browser console then shows errors).
     page = pn.template.BootstrapTemplate(
         title=i18n.text(title_key, locale),
         main=[toolbar, main],
-        header=[html_pane(_header_links(locale))],
+        header=[pn.Row(help_button, html_pane(_header_links(locale)), align="center")],
         header_background="#1f5fbf",
         raw_css=[CSS],
+        meta_viewport=VIEWPORT,
+        # The page polls twice a second: a busy spinner in the header would never stop.
+        busy_indicator=None,
+        modal=[help_content],
     )
-    return Shell(page, main, toolbar, locale)
+    screen = Shell(page, main, toolbar, help_content, locale)
+    help_button.on_click(lambda _: screen.open_help())
+    return screen
 
 
 def _header_links(locale: str) -> str:
     languages = " · ".join(
-        f'<a href="?lang={code}" lang="{code.replace("_", "-")}" style="color:#fff">'
+        f'<a href="?lang={code}" lang="{code.replace("_", "-")}" class="header-link">'
         f"{html.escape(i18n.text(f'language.{code}', locale))}</a>"
         for code in i18n.LOCALES
         if code != locale
     )
     sign_out = (
-        f'<a href="/logout" id="sign-out" style="color:#fff">'
+        f'<a href="/logout" id="sign-out" class="header-link">'
         f"{html.escape(i18n.text('auth.sign_out', locale))}</a>"
     )
-    style = "color:#fff;text-align:right;padding-right:12px"
-    return f'<div style="{style}">{languages} · {sign_out}</div>'
+    return f'<div class="header-links">{languages} · {sign_out}</div>'
+
+
+def display_name(session: Session) -> str:
+    """The user's own name (the API falls back to the seller's or the login name)."""
+    return str(session.me.get("display_name") or session.me.get("username", ""))
 
 
 def signed_in_line(session: Session, extra: str = "") -> pn.pane.HTML:
-    who = session.t("auth.signed_in_as", name=session.me.get("username", ""))
+    who = session.t("auth.signed_in_as", name=display_name(session))
     return html_pane(f'<p class="note" id="signed-in">{html.escape(who)}{extra}</p>')
 
 
@@ -163,13 +197,21 @@ class Kpi:
     value: int
     previous: int
     money: bool
+    trend: tuple[int, ...] = ()
+    """The figure bucket by bucket over the period, for the card's sparkline."""
 
 
 MONEY_KPIS = frozenset({"revenue", "margin", "average_ticket"})
 
 
-def kpis(current: dict[str, int], previous: dict[str, int], keys: Sequence[str]) -> list[Kpi]:
-    """The KPI cards ``keys`` of the API's figures for a period and the period before."""
+def kpis(
+    current: dict[str, int],
+    previous: dict[str, int],
+    keys: Sequence[str],
+    series: Series | None = None,
+) -> list[Kpi]:
+    """The KPI cards ``keys`` of the API's figures for a period and the period before, with
+    their sparklines from the period's ``series``."""
 
     def figures(f: dict[str, int]) -> dict[str, int]:
         return {
@@ -181,7 +223,19 @@ def kpis(current: dict[str, int], previous: dict[str, int], keys: Sequence[str])
         }
 
     now, before = figures(current), figures(previous)
-    return [Kpi(k, now[k], before[k], k in MONEY_KPIS) for k in keys]
+    return [
+        Kpi(k, now[k], before[k], k in MONEY_KPIS, series.values(SERIES_NAMES[k]) if series else ())
+        for k in keys
+    ]
+
+
+SERIES_NAMES = {
+    "revenue": "revenue_cents",
+    "margin": "margin_cents",
+    "orders": "orders",
+    "average_ticket": "average_ticket",
+    "units": "units",
+}
 
 
 def section(session: Session, title_key: str, help_key: str | None, *objects: Any) -> pn.Column:
@@ -206,6 +260,7 @@ def kpi_cards(session: Session, scope: str, kpis: Sequence[Kpi], versus: str, ta
         relative = change(kpi.value, kpi.previous)
         direction = "" if relative is None else ("up" if relative > 0 else "down")
         against = "" if relative is None else f" {html.escape(session.t(versus))}"
+        spark = sparkline_svg(kpi.trend, html.escape(session.t("common.trend", figure=label)))
         cards.append(
             f'<div class="kpi" role="group" aria-label="{html.escape(label)}">'
             f'<span class="kpi-label" title="{html.escape(help_text)}">{html.escape(label)} '
@@ -213,7 +268,8 @@ def kpi_cards(session: Session, scope: str, kpis: Sequence[Kpi], versus: str, ta
             f'<span class="kpi-value" data-kpi="{kpi.key}" data-span="{tag}" '
             f'data-raw="{kpi.value}">{html.escape(value)}</span>'
             f'<span class="kpi-change {direction}">'
-            f"{html.escape(i18n.signed_change(relative, session.locale))}{against}</span></div>"
+            f"{html.escape(i18n.signed_change(relative, session.locale))}{against}</span>"
+            f"{spark}</div>"
         )
     return f'<div class="kpi-grid">{"".join(cards)}</div>'
 
@@ -229,7 +285,9 @@ def versus_key(preset: Preset) -> str:
 class PeriodFilter:
     """Preset buttons and a custom date range; ``current()`` is the chosen period."""
 
-    def __init__(self, session: Session, on_change: Callable[[], None]) -> None:
+    def __init__(
+        self, session: Session, on_change: Callable[[], None], initial: Preset = "today"
+    ) -> None:
         self.session = session
         labels = {session.t(f"period.{preset}"): preset for preset in PRESETS}
         self._presets = labels
@@ -237,15 +295,16 @@ class PeriodFilter:
         self.preset_select = pn.widgets.Select(
             name=session.t("period.label"),
             options=list(labels),
-            value=session.t("period.today"),
+            value=session.t(f"period.{initial}"),
             width=220,
         )
         start = today()
-        self.range = pn.widgets.DateRangePicker(
-            name=f"{session.t('period.from')} – {session.t('period.to')}",
-            value=(start, start),
+        self.range = DateRange(
+            first=start.isoformat(),
+            last=start.isoformat(),
+            first_label=session.t("period.from"),
+            last_label=session.t("period.to"),
             visible=False,
-            width=260,
         )
 
         def changed(*_: Any) -> None:
@@ -253,83 +312,194 @@ class PeriodFilter:
             on_change()
 
         self.preset_select.param.watch(changed, "value")
-        self.range.param.watch(changed, "value")
+        self.range.param.watch(changed, ["first", "last"])
 
     def preset(self) -> Preset:
         return self._presets[self.preset_select.value]
 
     def current(self) -> Period:
         custom = None
-        if self.preset() == "custom" and self.range.value:
-            first, last = self.range.value
-            custom = Span(first, last)
+        chosen = self.range.span()
+        if self.preset() == "custom" and chosen:
+            custom = Span(*chosen)
         return period(self.preset(), today(), custom or Span(today(), today()))
 
     def panel(self) -> pn.FlexBox:
         return pn.FlexBox(self.preset_select, self.range, gap="12px", sizing_mode="stretch_width")
 
 
-def help_card(session: Session, entries: Sequence[tuple[str, str]]) -> pn.pane.HTML:
-    """Built-in help: what every figure means, in the user's language (a native
-    ``<details>``: keyboard and screen-reader friendly, no script)."""
+def help_content(
+    session: Session, screen: Shell, entries: Sequence[tuple[str, str]], guide: Tour
+) -> list[Any]:
+    """Built-in help, in the dialog the header's Ajuda button opens: what the page is, what
+    every figure means, and the tour again."""
     items = "".join(
         f"<dt><strong>{html.escape(term)}</strong></dt><dd>{html.escape(text)}</dd>"
         for term, text in entries
     )
-    return html_pane(
-        f'<details class="help"><summary>{html.escape(session.t("help.title"))}</summary>'
-        f"<p>{html.escape(session.t('help.intro'))}</p><dl>{items}</dl></details>"
+    replay = pn.widgets.Button(
+        name=session.t("help.replay_tour"), button_type="primary", css_classes=["replay-tour"]
     )
 
+    def replay_tour(_: Any) -> None:
+        screen.close_help()
+        guide.restart()
 
-def tour(session: Session, role: str) -> pn.Column:
-    """The first-visit tour: a few steps over the page, remembered in a cookie once done."""
-    steps = i18n.tour_steps(role, session.locale)  # type: ignore[arg-type]
-    cookie = f"dataapp_tour_{role}"
-    seen = bool(pn.state.cookies and pn.state.cookies.get(cookie))
-    position = {"step": 0}
-    body = html_pane()
-    back = pn.widgets.Button(name=session.t("tour.back"), button_type="light")
-    forward = pn.widgets.Button(name=session.t("tour.next"), button_type="primary")
-    skip = pn.widgets.Button(name=session.t("tour.skip"), button_type="light")
-    box = pn.Column(
-        body,
-        pn.Row(back, forward, skip),
-        visible=not seen and bool(steps),
-        sizing_mode="stretch_width",
-        styles={"border": "2px solid #1f5fbf", "border-radius": "10px", "padding": "8px"},
-        css_classes=["tour"],
-    )
-    remember = f"document.cookie = '{cookie}=done; path=/; max-age=31536000; SameSite=Lax'"
+    replay.on_click(replay_tour)
+    return [
+        html_pane(
+            f'<div class="help" id="help"><h2 style="font-size:1.2rem">'
+            f"{html.escape(session.t('help.title'))}</h2>"
+            f"<p>{html.escape(session.t('help.intro'))}</p><dl>{items}</dl></div>"
+        ),
+        replay,
+    ]
 
-    def show() -> None:
-        step = position["step"]
-        title, text = steps[step]
-        progress = session.t("tour.progress", step=step + 1, count=len(steps))
-        body.object = (
+
+class Tour:
+    """The first-visit tour: a few steps over the page, remembered in a cookie once done or
+    skipped, and replayable from the help."""
+
+    def __init__(self, session: Session, role: str) -> None:
+        self.session = session
+        self.steps = i18n.tour_steps(role, session.locale)  # type: ignore[arg-type]
+        cookie = f"dataapp_tour_{role}"
+        seen = bool(pn.state.cookies and pn.state.cookies.get(cookie))
+        self.step = 0
+        self.body = html_pane()
+        self.back = pn.widgets.Button(name=session.t("tour.back"), button_type="light")
+        self.forward = pn.widgets.Button(name=session.t("tour.next"), button_type="primary")
+        skip = pn.widgets.Button(name=session.t("tour.skip"), button_type="light")
+        self.box = pn.Column(
+            self.body,
+            pn.Row(self.back, self.forward, skip),
+            visible=not seen and bool(self.steps),
+            sizing_mode="stretch_width",
+            styles={"border": "2px solid #1f5fbf", "border-radius": "10px", "padding": "8px"},
+            css_classes=["tour"],
+        )
+        remember = f"document.cookie = '{cookie}=done; path=/; max-age=31536000; SameSite=Lax'"
+        self.back.on_click(lambda _: self.move(-1))
+        self.forward.on_click(lambda _: self.move(1))
+        skip.on_click(lambda _: setattr(self.box, "visible", False))
+        skip.js_on_click(code=remember)
+        # The cookie is set once the tour is moved past its first step.
+        self.forward.js_on_click(code=remember)
+        if self.steps:
+            self.show()
+
+    def show(self) -> None:
+        title, text = self.steps[self.step]
+        progress = self.session.t("tour.progress", step=self.step + 1, count=len(self.steps))
+        self.body.object = (
             f'<div role="dialog" aria-label="{html.escape(title)}">'
             f'<span class="note">{html.escape(progress)}</span>'
             f"<h3 style='margin:4px 0'>{html.escape(title)}</h3><p>{html.escape(text)}</p></div>"
         )
-        back.disabled = step == 0
-        forward.name = session.t("tour.done" if step == len(steps) - 1 else "tour.next")
+        self.back.disabled = self.step == 0
+        last = self.step == len(self.steps) - 1
+        self.forward.name = self.session.t("tour.done" if last else "tour.next")
 
-    def move(delta: int) -> None:
-        step = position["step"] + delta
-        if step >= len(steps):
-            box.visible = False
+    def move(self, delta: int) -> None:
+        step = self.step + delta
+        if step >= len(self.steps):
+            self.box.visible = False
             return
-        position["step"] = max(step, 0)
-        show()
+        self.step = max(step, 0)
+        self.show()
 
-    back.on_click(lambda _: move(-1))
-    forward.on_click(lambda _: move(1))
-    skip.on_click(lambda _: setattr(box, "visible", False))
-    skip.js_on_click(code=remember)
-    forward.js_on_click(code=remember)  # the cookie is set once the tour is opened past step 1
-    if steps:
-        show()
-    return box
+    def restart(self) -> None:
+        if not self.steps:
+            return
+        self.step = 0
+        self.show()
+        self.box.visible = True
+
+
+class RevenueChart:
+    """The period's revenue bucket by bucket (bars), the period before as a line over the
+    same positions, reais on the axis and labels in the reader's language."""
+
+    def __init__(self, session: Session, height: int = 300) -> None:
+        t = session.t
+        self.session = session
+        self.document = pn.state.curdoc
+        self.source = ColumnDataSource(
+            {"x": [], "revenue": [], "label": [], "previous": [], "previous_label": []}
+        )
+        chart = figure(
+            x_range=FactorRange(),
+            height=height,
+            sizing_mode="stretch_width",
+            toolbar_location=None,
+            tools="",
+        )
+        bars = chart.vbar(
+            x="x",
+            top="revenue",
+            width=0.8,
+            source=self.source,
+            color="#1f5fbf",
+            legend_label=t("chart.this_period"),
+        )
+        chart.line(
+            x="x",
+            y="previous",
+            source=self.source,
+            color="#b35c00",
+            line_width=2,
+            line_dash="dashed",
+            legend_label=t("chart.previous_period"),
+        )
+        chart.add_tools(
+            HoverTool(
+                renderers=[bars],
+                tooltips=[
+                    ("", "@x"),
+                    (t("chart.this_period"), "@label"),
+                    (t("chart.previous_period"), "@previous_label"),
+                ],
+            )
+        )
+        chart.yaxis.formatter = CustomJSTickFormatter(code=money_axis_code(session.locale))
+        chart.y_range.start = 0
+        chart.xaxis.major_label_orientation = 0.9
+        chart.xgrid.grid_line_color = None
+        chart.legend.location = "top_left"
+        chart.legend.label_text_font_size = "11px"
+        chart.legend.background_fill_alpha = 0.7
+        self.figure = chart
+        self.pane = pn.pane.Bokeh(chart, sizing_mode="stretch_width")
+
+    def show(self, series: Series, previous: Series | None) -> None:
+        locale = self.session.locale
+        labels = axis_labels(series, locale)
+        revenue = series.values("revenue_cents")
+        before = list(previous.values("revenue_cents")) if previous else []
+        before = (before + [0] * len(revenue))[: len(revenue)] if previous else []
+        data = {
+            "x": labels,
+            "revenue": [cents / 100 for cents in revenue],
+            "label": [i18n.money(cents, locale) for cents in revenue],
+            "previous": [cents / 100 for cents in before] or [float("nan")] * len(labels),
+            "previous_label": [i18n.money(cents, locale) for cents in before] or [""] * len(labels),
+        }
+
+        # At most about twelve labels under the bars, so a phone can read them; the hover
+        # still names every bar.
+        step = -(-len(labels) // 12) or 1
+        overrides = {label: " " for n, label in enumerate(labels) if n % step}
+
+        def redraw() -> None:
+            self.figure.x_range.factors = labels
+            self.figure.xaxis.major_label_overrides = overrides
+            self.source.data = data
+
+        # A Bokeh model of the session's document: changed under the document's lock.
+        if self.document is not None:
+            self.document.add_next_tick_callback(redraw)
+        else:
+            redraw()
 
 
 class LiveLoop:

@@ -32,7 +32,7 @@ from types import MappingProxyType
 from typing import Literal, get_args
 
 from babel import Locale as BabelLocale
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_skeleton, format_time
 from babel.numbers import NumberPattern, format_currency
 
 Locale = Literal["pt_BR", "en"]
@@ -247,3 +247,15 @@ def day_time(dt: datetime, locale: str) -> str:
     time_part = format_time(dt.time(), "short", locale=babel_locale)
     joined = babel_locale.datetime_formats[_DATE_STYLE[name]].format(time_part, day_part)
     return _plain_spaces(joined)
+
+
+def clock(dt: datetime, locale: str) -> str:
+    """A time of day: ``14:05`` (pt-BR), ``2:05 PM`` (en)."""
+    name = resolve_locale(locale)
+    return _plain_spaces(format_time(dt.time(), "short", locale=_babel_locale(name)))
+
+
+def short_day(d: date, locale: str) -> str:
+    """A day of this year without the year: ``03/12`` (pt-BR), ``Dec 3`` (en)."""
+    name = resolve_locale(locale)
+    return _plain_spaces(format_skeleton("Md" if name == "pt_BR" else "MMMd", d, locale=name))

@@ -1,5 +1,6 @@
-"""The manager's page: the store's KPIs for the chosen period against the period before, the
-live feed of sales, the team table and the store against the chain's other stores."""
+"""The manager's page: the store's KPIs (with sparklines) for the chosen period against the
+period before, the period's revenue chart, the live feed of sales, the team table, today /
+this week / this month at a glance, and the store against the chain's other stores."""
 
 from __future__ import annotations
 
@@ -13,13 +14,16 @@ import panel as pn
 
 from views import i18n
 from views.api import ApiProblem, segment
+from views.charts import api_grain, dense_series, grain_for, period_dates_label
 from views.dashboard import (
     TIME_ZONE,
     LiveLoop,
     PeriodFilter,
+    RevenueChart,
     Session,
     Shell,
-    help_card,
+    Tour,
+    help_content,
     html_pane,
     kpi_cards,
     kpis,
@@ -29,7 +33,6 @@ from views.dashboard import (
     shell,
     signed_in_line,
     today,
-    tour,
     versus_key,
 )
 from views.periods import (
@@ -44,6 +47,12 @@ from views.periods import (
 KPIS = ("revenue", "margin", "orders", "average_ticket", "units")
 FEED_ROWS = 20
 COMPARISON_SECONDS = 30.0
+TABLE_LAYOUT: dict[str, Any] = {
+    "layout": "fit_columns",
+    # On a phone the columns that do not fit fold into a row's details (the first column,
+    # who or when, always shows) instead of a table wider than the screen.
+    "configuration": {"responsiveLayout": "collapse", "columnDefaults": {"minWidth": 100}},
+}
 METRIC_KEYS = {
     "revenue_cents": "revenue",
     "margin_cents": "margin",
@@ -55,9 +64,10 @@ METRIC_KEYS = {
 
 
 class ManagerPage:
-    def __init__(self, session: Session, store_id: str) -> None:
+    def __init__(self, session: Session, store_id: str, store_name: str) -> None:
         self.session = session
         self.store_id = store_id
+        self.store_name = store_name
         t = session.t
         self.loop: LiveLoop | None = None
         self.filter = PeriodFilter(session, self.invalidate)
@@ -70,6 +80,7 @@ class ManagerPage:
             sizing_mode="stretch_width",
             height=320,
             name=t("manager.feed.title"),
+            **TABLE_LAYOUT,
         )
         self.feed_empty = html_pane(
             f'<p class="note">{html.escape(t("manager.feed.empty"))}</p>', visible=False
@@ -80,12 +91,15 @@ class ManagerPage:
             show_index=False,
             sizing_mode="stretch_width",
             name=t("manager.team.title"),
+            **TABLE_LAYOUT,
         )
         self.team_empty = html_pane(
             f'<p class="note">{html.escape(t("manager.team.empty"))}</p>', visible=False
         )
         self.comparison = html_pane("")
         self.glance = html_pane("")
+        self.chart = RevenueChart(session)
+        self.chart_dates = html_pane("")
         self._feed_shown: list[dict[str, Any]] | None = None
         self._compared: Period | None = None
         self._compared_at = 0.0
@@ -108,19 +122,35 @@ class ManagerPage:
         chosen = self.filter.current()
         store = f"/api/v1/stores/{segment(self.store_id)}"
         glance = glance_span(today())
-        current, previous, team, days = await asyncio.gather(
-            self.session.api.get(f"{store}/summary", **chosen.current.query()),
-            self.session.api.get(f"{store}/summary", **chosen.previous.query()),
-            self.session.api.get(f"{store}/sellers", **chosen.current.query()),
-            self.session.api.get(f"{store}/timeseries", granularity="day", **glance.query()),
+        grain = grain_for(chosen.current)
+        api = self.session.api
+        current, previous, team, days, now_points, before_points = await asyncio.gather(
+            api.get(f"{store}/summary", **chosen.current.query()),
+            api.get(f"{store}/summary", **chosen.previous.query()),
+            api.get(f"{store}/sellers", **chosen.current.query()),
+            api.get(f"{store}/timeseries", granularity="day", **glance.query()),
+            api.get(
+                f"{store}/timeseries", granularity=api_grain(grain), **chosen.current.query()
+            ),
+            api.get(
+                f"{store}/timeseries", granularity=api_grain(grain), **chosen.previous.query()
+            ),
         )
+        series = dense_series(now_points["points"], chosen.current, grain)
+        series_before = dense_series(before_points["points"], chosen.previous, grain)
         self.glance.object = self._glance_html(days["points"])
         self.kpis.object = kpi_cards(
             self.session,
             "manager",
-            kpis(current, previous, KPIS),
+            kpis(current, previous, KPIS, series),
             versus_key(chosen.preset),
             chosen.preset,
+        )
+        self.chart.show(series, series_before)
+        dates = period_dates_label(chosen.current, self.session.locale)
+        versus = self.session.t(versus_key(chosen.preset))
+        self.chart_dates.object = (
+            f'<p class="note">{html.escape(dates)} · {html.escape(versus)}</p>'
         )
         sellers = [row for row in team["sellers"] if row["lines"]]
         self.team.value = self._team_frame(sellers, current["revenue_cents"])
@@ -178,15 +208,14 @@ class ManagerPage:
 
     def _feed_frame(self, sales: list[dict[str, Any]]) -> pd.DataFrame:
         t, locale = self.session.t, self.session.locale
-        columns = [t(f"manager.feed.col.{c}") for c in ("time", "seller", "items", "amount")]
+        # Most important first: on a phone the last columns fold into each row's details.
+        columns = [t(f"manager.feed.col.{c}") for c in ("time", "amount", "seller", "items")]
         rows = [
             (
-                i18n.day_time(
-                    datetime.fromisoformat(sale["event_time"]).astimezone(TIME_ZONE), locale
-                ),
-                sale["seller_id"],
-                i18n.number(sale["items"], locale),
+                feed_time(datetime.fromisoformat(sale["event_time"]).astimezone(TIME_ZONE), locale),
                 i18n.money(sale["amount_cents"], locale),
+                sale.get("seller_name") or sale["seller_id"],
+                items_text(sale["items"], sale["amount_cents"], t, locale),
             )
             for sale in sales
         ]
@@ -194,17 +223,17 @@ class ManagerPage:
 
     def _team_frame(self, sellers: list[dict[str, Any]], store_revenue: int) -> pd.DataFrame:
         t, locale = self.session.t, self.session.locale
-        names = ("seller", "revenue", "margin", "orders", "share")
+        names = ("seller", "revenue", "share", "margin", "orders")
         columns = [t(f"manager.team.col.{c}") for c in names]
         rows = [
             (
-                row["seller_id"],
+                row.get("display_name") or row["seller_id"],
                 i18n.money(row["revenue_cents"], locale),
-                i18n.money(row["margin_cents"], locale),
-                i18n.number(row["orders"], locale),
                 i18n.percent(row["revenue_cents"] / store_revenue, locale)
                 if store_revenue
                 else i18n.percent(0, locale),
+                i18n.money(row["margin_cents"], locale),
+                i18n.number(row["orders"], locale),
             )
             for row in sellers
         ]
@@ -246,36 +275,84 @@ class ManagerPage:
             )
         return "".join(parts)
 
-    def fill(self, page: Shell) -> None:
+    def fill(self, screen: Shell) -> None:
         t = self.session.t
-
         entries = [(t(f"manager.kpi.{k}"), t(f"manager.kpi_help.{k}")) for k in KPIS]
         entries += [
+            (t("manager.chart.title"), t("manager.chart.help")),
             (t("manager.feed.title"), t("manager.feed.help")),
             (t("manager.team.title"), t("manager.team.help")),
+            (t("manager.glance.title"), t("manager.glance.help")),
             (t("manager.compare.title"), t("manager.compare.help")),
         ]
         store = (
             f" · {html.escape(t('common.store'))}: "
-            f"<strong id='store-id'>{html.escape(self.store_id)}</strong>"
+            f"<strong id='store-name' data-store='{html.escape(self.store_id)}'>"
+            f"{html.escape(self.store_name)}</strong>"
         )
-        page.main[:] = [
-            tour(self.session, "manager"),
+        guide = Tour(self.session, "manager")
+        screen.main[:] = [
+            guide.box,
             pn.Column(
                 signed_in_line(self.session, store),
                 self.status,
-                self.glance,
                 self.kpis,
                 sizing_mode="stretch_width",
             ),
-            section(self.session, "manager.feed.title", None, self.feed_empty, self.feed),
             section(
-                self.session, "manager.team.title", "manager.team.help", self.team_empty, self.team
+                self.session,
+                "manager.chart.title",
+                None,
+                self.chart_dates,
+                self.chart.pane,
             ),
-            section(self.session, "manager.compare.title", "manager.compare.help", self.comparison),
-            help_card(self.session, entries),
+            side_by_side(
+                section(self.session, "manager.feed.title", None, self.feed_empty, self.feed),
+                section(
+                    self.session,
+                    "manager.team.title",
+                    "manager.team.help",
+                    self.team_empty,
+                    self.team,
+                ),
+            ),
+            side_by_side(
+                section(
+                    self.session, "manager.glance.title", "manager.glance.help", self.glance
+                ),
+                section(
+                    self.session,
+                    "manager.compare.title",
+                    "manager.compare.help",
+                    self.comparison,
+                ),
+            ),
         ]
-        page.toolbar[:] = [self.filter.panel()]
+        screen.help[:] = help_content(self.session, screen, entries, guide)
+        screen.toolbar[:] = [self.filter.panel()]
+
+
+def feed_time(moment: datetime, locale: str) -> str:
+    """A feed line's moment, short enough for a phone: the time alone today, else with the
+    day (``14:05``, ``03/12 14:05``)."""
+    if moment.date() == today():
+        return i18n.clock(moment, locale)
+    return f"{i18n.short_day(moment.date(), locale)} {i18n.clock(moment, locale)}"
+
+
+def items_text(items: int, amount_cents: int, t: Any, locale: str) -> str:
+    """A feed line's items in words; a return says so ("Devolução: 1 item")."""
+    if amount_cents < 0 or items < 0:
+        return t("manager.feed.returned", count=i18n.number(abs(items), locale))
+    return i18n.number(items, locale)
+
+
+def side_by_side(*sections: pn.Column) -> pn.FlexBox:
+    """Sections next to each other on a wide screen, one under the other on a phone."""
+    for part in sections:
+        part.styles = {"flex": "1 1 420px", "min-width": "0"}
+        part.sizing_mode = None
+    return pn.FlexBox(*sections, gap="24px", flex_wrap="wrap", sizing_mode="stretch_width")
 
 
 def page() -> pn.template.BootstrapTemplate:
@@ -289,17 +366,22 @@ def page() -> pn.template.BootstrapTemplate:
             return
         role = session.me.get("role")
         store_id = session.me.get("store_id")
+        store_name: str | None = None
         if role == "admin" and not store_id:
             try:
-                stores = (await session.api.get("/api/v1/stores"))["stores"]
+                listing = await session.api.get("/api/v1/stores")
             except ApiProblem:
-                stores = []
+                listing = {"stores": []}
+            stores = listing["stores"]
             requested = (pn.state.session_args.get("store") or [b""])[0].decode()
             store_id = requested if requested in stores else (stores[0] if stores else None)
+            store_name = listing.get("names", {}).get(store_id)
         if role not in ("admin", "manager") or not store_id:
             screen.main[:] = [message("error.forbidden", session.locale)]
             return
-        manager = ManagerPage(session, store_id)
+        if role == "manager":
+            store_name = session.me.get("store_name") or store_id
+        manager = ManagerPage(session, store_id, store_name or store_id)
         manager.fill(screen)
         manager.loop = LiveLoop(manager.newest_sale, manager.refresh, manager.status, session)
         manager.loop.start()

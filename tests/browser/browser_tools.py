@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -13,6 +14,13 @@ SCREENSHOTS = REPO / "test-output" / "screenshots"
 
 PHONE = (375, 812)
 DESKTOP = (1440, 900)
+PHONE_WIDTHS = (360, 375, 414)
+"""Common phone widths in CSS pixels: small Android, iPhone X-13 mini, large iPhone."""
+PHONE_HEIGHT = 800
+MOBILE_USER_AGENT = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Mobile Safari/537.36"
+)
 
 
 def set_viewport(driver: WebDriver, width: int, height: int) -> None:
@@ -39,6 +47,42 @@ def set_desktop(driver: WebDriver) -> None:
     set_viewport(driver, *DESKTOP)
 
 
+def emulate_phone(driver: WebDriver, width: int, height: int = PHONE_HEIGHT) -> None:
+    """Real mobile emulation, as Chrome's device mode does it: a mobile viewport (which
+    honours or lacks the page's ``<meta name="viewport">``, unlike a narrow desktop window),
+    a phone's user agent, and touch. Reload the page afterwards."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
+    )
+    driver.execute_cdp_cmd(
+        "Emulation.setUserAgentOverride",
+        {"userAgent": MOBILE_USER_AGENT, "platform": "Android"},
+    )
+    driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True})
+
+
+def stop_emulation(driver: WebDriver) -> None:
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
+    driver.execute_cdp_cmd("Emulation.setUserAgentOverride", {"userAgent": ""})
+
+
+def is_touch_phone(driver: WebDriver) -> bool:
+    """What the page itself believes: a coarse pointer and a mobile user agent."""
+    return bool(
+        driver.execute_script(
+            "return matchMedia('(pointer: coarse)').matches && /Mobile/.test(navigator.userAgent)"
+            " && navigator.maxTouchPoints > 0;"
+        )
+    )
+
+
+def overflowing_text(driver: WebDriver) -> list[str]:
+    """Text that spills out of its KPI card, and a page wider than the viewport."""
+    return driver.execute_script((_HERE / "overflow.js").read_text(encoding="utf-8"))
+
+
 def viewport_size(driver: WebDriver) -> tuple[int, int]:
     """The page's CSS viewport as the page itself sees it (what media queries match)."""
     width, height = driver.execute_script("return [window.innerWidth, window.innerHeight];")
@@ -51,6 +95,27 @@ def screenshot(driver: WebDriver, name: str) -> Path:
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "screenshot"
     path = SCREENSHOTS / f"{stem.removesuffix('.png')}.png"
     path.write_bytes(driver.get_screenshot_as_png())
+    return path
+
+
+def full_page_screenshot(driver: WebDriver, name: str, mobile: bool = False) -> Path:
+    """The whole page, top to bottom, at the current viewport's width, for a person to read
+    it as a user scrolling through it would. Panel's template scrolls its main area rather
+    than the document, so the viewport is made as tall as that content for the shot."""
+    width, height = viewport_size(driver)
+    total = driver.execute_script(
+        "const m = document.querySelector('#main');"
+        "return Math.max(document.documentElement.scrollHeight,"
+        " m ? m.scrollHeight + m.getBoundingClientRect().top : 0);"
+    )
+    metrics = {"width": width, "deviceScaleFactor": 1, "mobile": mobile}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": int(total)})
+    time.sleep(1)  # the charts resize to the new viewport
+    path = screenshot(driver, f"{name}-full")
+    if mobile:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": height})
+    else:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     return path
 
 

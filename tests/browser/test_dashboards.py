@@ -1,17 +1,20 @@
 """The dashboards in a real browser (headless Chromium), against a real worker and broker:
-sign-in as a manager and as a seller, the figures on screen equal the API's, a sale ingested
-while the page is open shows without a reload, a seller cannot reach the manager's page nor
-another seller's figures, the language switch, no console errors, and screenshots at phone
-and desktop size (``test-output/screenshots``)."""
+sign-in as a manager and as a seller, the figures on screen equal the API's, names instead
+of codes, a sale and a return ingested while the page is open show without a reload, a
+seller cannot reach the manager's page nor another seller's figures, the language switch,
+the help from the header and the tour again, charts in the reader's language, no text
+overflowing its card on phones (real mobile emulation at 360, 375 and 414 px) nor on a
+desktop, no console errors, and screenshots (``test-output/screenshots``)."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,16 +23,26 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from app.kafka.launcher import free_port
+from app.records import Seller, Store
+from app.reference import publish_reference
+from app.topics import topic_set
 from tests.browser.browser_tools import (
     DESKTOP,
     PHONE,
+    PHONE_WIDTHS,
     console_errors,
     contrast_failures,
+    emulate_phone,
+    full_page_screenshot,
+    is_touch_phone,
+    overflowing_text,
     png_size,
     screenshot,
     set_desktop,
     set_phone,
+    stop_emulation,
     unlabelled_controls,
+    viewport_size,
 )
 from tests.worker_tools import (
     DATAAPP,
@@ -47,6 +60,10 @@ STORE = "loja-teste-01"
 OTHER_STORE = "loja-teste-02"
 SELLER = "vend-01"
 OTHER_SELLER = "vend-02"
+STORE_NAME = "Loja Paulista"
+SELLER_NAME = "Ana Souza"
+OTHER_SELLER_NAME = "Bruno Lima"
+MANAGER_NAME = "Carla Mendes"
 ZONE = ZoneInfo("America/Sao_Paulo")
 SHOWS_WITHIN_SECONDS = 20.0
 """How long the test waits for a figure (a generous bound on a loaded machine: the delay from
@@ -66,6 +83,25 @@ def deep(driver: WebDriver, selector: str) -> list[dict[str, Any]]:
     """Elements matching ``selector`` anywhere, shadow roots included (Panel renders each
     component in one)."""
     return driver.execute_script(DEEP_QUERY, selector)
+
+
+CHART_QUERY = """
+const found = {money: [], factors: []};
+for (const doc of Bokeh.documents) {
+  for (const model of doc._all_models.values()) {
+    const kind = model.constructor.__name__;
+    if (kind === 'CustomJSTickFormatter') found.money.push(model.doFormat(arguments[0], {loc: 0}));
+    if (kind === 'FactorRange') found.factors.push(model.factors);
+  }
+}
+return found;
+"""
+
+
+def chart_axes(driver: WebDriver, ticks: list[float]) -> dict[str, list[list[str]]]:
+    """What the page's charts write on their axes: each money axis's labels for ``ticks``
+    (computed by the browser, with its own Intl), and each chart's x-axis factors."""
+    return driver.execute_script(CHART_QUERY, ticks)
 
 
 def page_text(driver: WebDriver) -> str:
@@ -91,10 +127,20 @@ class Stack:
     passwords: dict[str, str]
     orders: int = 0
 
-    def sell(self, seller: str, quantity: int, price: str, store: str = STORE) -> str:
-        """One sale of ``seller`` in ``store``, a minute ago, through the API."""
+    def sell(
+        self,
+        seller: str,
+        quantity: int,
+        price: str,
+        store: str = STORE,
+        when: datetime | None = None,
+    ) -> str:
+        """One sale of ``seller`` in ``store`` (a return if ``quantity`` is negative), a
+        minute ago or ``when``, through the API."""
         self.orders += 1
-        line = sale_line_now(self.orders, store, seller, quantity, price, "4.00", ZONE)
+        line = sale_line_now(
+            self.orders, store, seller, quantity, price, "4.00", ZONE, when=when
+        )
         answer = self.worker.request("POST", "/api/v1/ingest/sales", self.admin, [line])
         assert answer.status == 200 and answer.body["accepted"] == 1, answer.body
         return str(line["order_id"])
@@ -118,13 +164,14 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     try:
         worker.wait_ready()
         admin = worker.add_user("admin", "admin")
+        publish_names(kafka_bootstrap, env["DATAAPP_TOPIC_PREFIX"])
         passwords = {}
-        for username, role, seller in (
-            ("gerente", "manager", ""),
-            ("vendedor", "seller", SELLER),
-            ("outro", "seller", OTHER_SELLER),
+        for username, role, seller, name in (
+            ("gerente", "manager", "", MANAGER_NAME),
+            ("vendedor", "seller", SELLER, ""),
+            ("outro", "seller", OTHER_SELLER, ""),
         ):
-            worker.add_user(username, role, STORE, seller)
+            worker.add_user(username, role, STORE, seller, name=name)
             passwords[username] = f"{username}-secret-pw"
         port = free_port()
         log = (root / "dashboard.log").open("ab")
@@ -145,6 +192,12 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         ):
             stack.sell(seller, quantity, price)
         stack.sell("vend-99", 4, "50.00", store=OTHER_STORE)  # the chain's other store
+        # A history, so that the cards compare with something and the charts have bars.
+        now = datetime.now(ZONE).replace(minute=0, second=0, microsecond=0)
+        for days_back, hour in ((1, 11), (2, 15), (7, 12), (9, 17), (31, 10)):
+            when = (now - timedelta(days=days_back)).replace(hour=hour)
+            stack.sell(SELLER, 1 + days_back % 3, "30.00", when=when)
+            stack.sell(OTHER_SELLER, 1, "45.00", when=when)
         wait_for(lambda: stack.today_summary()["orders"] == 3, "the first sales in the API")
         yield stack
     finally:
@@ -152,6 +205,20 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             dashboard.terminate()
             dashboard.wait(timeout=30)
         worker.stop()
+
+
+def publish_names(bootstrap: str, prefix: str) -> None:
+    """The stores' and sellers' names on the reference topics, as a chain publishes them."""
+    zone = "America/Sao_Paulo"
+    stores = [
+        Store(STORE, STORE_NAME, "São Paulo", "SP", zone),
+        Store(OTHER_STORE, "Loja Centro", "Campinas", "SP", zone),
+    ]
+    sellers = [
+        Seller(SELLER, STORE, SELLER_NAME, "padrao"),
+        Seller(OTHER_SELLER, STORE, OTHER_SELLER_NAME, "padrao"),
+    ]
+    asyncio.run(publish_reference(bootstrap, topic_set(prefix), stores, sellers, []))
 
 
 def _alive(url: str) -> bool:
@@ -219,9 +286,22 @@ def test_a_manager_sees_the_api_figures_and_a_new_sale_without_reload(
     text = page_text(browser)
     assert "Faturamento" in text and "Vendas ao vivo" in text  # pt-BR by default
     assert money(today_api["revenue_cents"], "pt_BR") in text  # R$ 1.234,56
-    team = deep(browser, ".tabulator-cell")
-    assert {SELLER, OTHER_SELLER} <= {cell["text"] for cell in team}
+    # Names where a person reads, never the codes.
+    team = {cell["text"] for cell in deep(browser, ".tabulator-cell")}
+    assert {SELLER_NAME, OTHER_SELLER_NAME} <= team
+    assert not {SELLER, OTHER_SELLER} & team
+    assert [item["text"] for item in deep(browser, "#store-name")] == [STORE_NAME]
+    assert MANAGER_NAME in deep(browser, "#signed-in")[0]["text"]
+    assert STORE not in page_text(browser)
     assert deep(browser, "li[data-metric]"), "the comparison with the chain"
+    # The cards compare with the period before (the history) and draw its trend.
+    assert "sem comparação" not in " ".join(i["text"] for i in deep(browser, ".kpi-change"))
+    assert len(deep(browser, ".kpi svg.spark polyline")) == len(MANAGER_KPIS)
+    # The main chart speaks Portuguese: reais on the axis, hours of today below it.
+    axes = wait_for(lambda: chart_axes(browser, [0, 500, 40000])["factors"], "the chart")
+    assert axes[0][:3] == ["0h", "1h", "2h"] and len(axes[0]) == 24
+    assert chart_axes(browser, [0, 500, 40000])["money"] == [["R$ 0", "R$ 500", "R$ 40 mil"]]
+    assert not deep(browser, ".pn-busy-container"), "a busy spinner that never stops"
 
     revenue_before = kpis(browser, "today")["revenue"]
     stack.sell(SELLER, 1, "12.34")
@@ -232,6 +312,12 @@ def test_a_manager_sees_the_api_figures_and_a_new_sale_without_reload(
     )
     print(f"new sale on screen {time.monotonic() - started:.2f} s after its ingestion")
     assert "R$ 12,34" in " ".join(cell["text"] for cell in deep(browser, ".tabulator-cell"))
+    # A return says so in words, not only with a minus sign.
+    stack.sell(SELLER, -1, "12.34")
+    wait_for(
+        lambda: "Devolução: 1" in [cell["text"] for cell in deep(browser, ".tabulator-cell")],
+        "the return in the live feed",
+    )
 
     shots(browser, "manager")
     assert console_errors(browser) == []
@@ -248,6 +334,16 @@ def test_a_seller_sees_only_their_own_figures(browser: WebDriver, stack: Stack) 
     assert kpis(browser, "today") != other
     rank = wait_for(lambda: deep(browser, "#seller-rank"), "the seller's rank")[0]
     assert rank["data"]["count"] == "2" and rank["data"]["rank"] == "1"
+    assert SELLER_NAME in deep(browser, "#signed-in")[0]["text"]
+    # The period block starts on this month, so it is not a copy of today's block.
+    month = wait_for(lambda: kpis(browser, "this_month"), "this month's cards")
+    first = datetime.now(ZONE).date().replace(day=1).isoformat()
+    day = datetime.now(ZONE).date().isoformat()
+    mine = stack.api(f"/api/v1/stores/{STORE}/sellers/{SELLER}/summary?from={first}&to={day}")
+    assert month == expected_kpis(mine, SELLER_KPIS)
+    axes = chart_axes(browser, [1500])
+    assert axes["money"] == [["R$ 1.500"]]
+    assert axes["factors"][0][-1] == datetime.now(ZONE).strftime("%d/%m")
 
     shots(browser, "seller")
     assert console_errors(browser) == []
@@ -291,3 +387,145 @@ def test_wrong_credentials_are_explained_in_words(browser: WebDriver, stack: Sta
     assert console_errors(browser) == []
     assert contrast_failures(browser) == []
     assert unlabelled_controls(browser) == []
+
+
+PAGES = (("gerente", "/manager", MANAGER_KPIS), ("vendedor", "/seller", SELLER_KPIS))
+
+
+def test_no_text_overflows_on_phones_and_desktop(browser: WebDriver, stack: Stack) -> None:
+    """Each page under real mobile emulation (a mobile viewport honours the page's viewport
+    meta tag, a phone's user agent, touch) at three phone widths, then on a desktop."""
+    for username, path, keys in PAGES:
+        sign_in(browser, stack, username)
+        wait_for(lambda path=path: browser.current_url.endswith(path), f"the page {path}")
+        who = path.strip("/")
+        for width in PHONE_WIDTHS:
+            emulate_phone(browser, width)
+            browser.get(stack.url + path)
+            wait_for(
+                lambda keys=keys: len(kpis(browser, "today")) == len(keys), f"{who} at {width} px"
+            )
+            time.sleep(1)  # the figures' first refresh and the layout settle
+            # Laid out at the phone's width, not at a desktop's 980 px shrunk to fit.
+            assert viewport_size(browser)[0] == width
+            assert is_touch_phone(browser)
+            assert overflowing_text(browser) == [], f"{who} at {width} px"
+            screenshot(browser, f"{who}-phone-{width}")
+        full_page_screenshot(browser, f"{who}-phone-{PHONE_WIDTHS[-1]}", mobile=True)
+        browser.get(stack.url + path + "?lang=en")
+        wait_for(lambda: "Signed in as" in page_text(browser), "the page in English")
+        time.sleep(1)
+        assert overflowing_text(browser) == [], f"{who} in English"
+        full_page_screenshot(browser, f"{who}-phone-en", mobile=True)
+        stop_emulation(browser)
+        set_desktop(browser)
+        browser.get(stack.url + path)
+        wait_for(lambda keys=keys: len(kpis(browser, "today")) == len(keys), f"{who}, desktop")
+        time.sleep(1)
+        assert overflowing_text(browser) == [], f"{who} at {DESKTOP[0]} px"
+        screenshot(browser, f"{who}-desktop-{DESKTOP[0]}")
+        full_page_screenshot(browser, f"{who}-desktop")
+        assert console_errors(browser) == []
+        browser.get(stack.url + "/logout")
+
+
+def test_the_overflow_check_catches_a_value_too_wide_for_its_card(
+    browser: WebDriver, stack: Stack
+) -> None:
+    """The check above can fail: a card forced narrower than its value is reported."""
+    sign_in(browser, stack, "gerente")
+    wait_for(lambda: kpis(browser, "today"), "the KPI cards")
+    time.sleep(1)
+    browser.execute_script(
+        DEEP_QUERY.replace("return found.map", "found.forEach(e => {e.style.width = '40px';"
+                           " e.style.containerType = 'normal';}); return found.map"),
+        ".kpi",
+    )
+    assert any("overflows card" in fault for fault in overflowing_text(browser))
+
+
+def test_help_opens_from_the_header_and_replays_the_tour(browser: WebDriver, stack: Stack) -> None:
+    sign_in(browser, stack, "vendedor")
+    wait_for(lambda: kpis(browser, "today"), "the seller's page")
+    # The first visit's tour, skipped.
+    skip = wait_for(lambda: _buttons(browser, "Pular"), "the tour")
+    skip[0].click()
+    wait_for(lambda: not _visible_tour(browser), "the tour to close")
+    help_button = wait_for(lambda: _buttons(browser, "Ajuda"), "the header's help button")
+    help_button[0].click()
+    wait_for(lambda: _help_shown(browser), "the help dialog")
+    replay = wait_for(lambda: _buttons(browser, "Rever o tour"), "the replay button")
+    replay[0].click()
+    wait_for(lambda: _visible_tour(browser), "the tour again")
+    assert "1 de 5" in [item["text"] for item in deep(browser, "span.note")]
+    assert console_errors(browser) == []
+
+
+VISIBLE_QUERY = """
+const selector = arguments[0], text = arguments[1], found = [];
+(function walk(root) {
+  root.querySelectorAll(selector).forEach(e => {
+    if (e.checkVisibility() && (text === null || e.textContent.trim() === text)) found.push(e);
+  });
+  root.querySelectorAll('*').forEach(e => { if (e.shadowRoot) walk(e.shadowRoot); });
+})(document);
+return found;
+"""
+
+
+def _buttons(driver: WebDriver, name: str) -> list[Any]:
+    """Visible buttons whose text is ``name``, shadow roots included."""
+    return driver.execute_script(VISIBLE_QUERY, "button", name)
+
+
+def _visible_tour(driver: WebDriver) -> bool:
+    return bool(driver.execute_script(VISIBLE_QUERY, ".tour", None))
+
+
+def _help_shown(driver: WebDriver) -> bool:
+    return bool(driver.execute_script(VISIBLE_QUERY, "#help dl dt", None))
+
+
+CHOOSE_OPTION = """
+const text = arguments[0];
+(function walk(root) {
+  root.querySelectorAll('select').forEach(s => {
+    const option = [...s.options].find(o => o.textContent.trim() === text);
+    if (option) { s.value = option.value; s.dispatchEvent(new Event('change')); }
+  });
+  root.querySelectorAll('*').forEach(e => { if (e.shadowRoot) walk(e.shadowRoot); });
+})(document);
+"""
+SET_DATE = """
+const [name, value] = arguments;
+(function walk(root) {
+  root.querySelectorAll(`input[type=date][name=${name}]`).forEach(i => {
+    i.value = value; i.dispatchEvent(new Event('change'));
+  });
+  root.querySelectorAll('*').forEach(e => { if (e.shadowRoot) walk(e.shadowRoot); });
+})(document);
+"""
+
+
+def test_a_custom_range_uses_the_phones_own_date_inputs(browser: WebDriver, stack: Stack) -> None:
+    """"Escolher datas" shows native date inputs (the browser writes 31/12/2026 and month
+    names in its owner's language), and the cards follow the days picked."""
+    sign_in(browser, stack, "gerente")
+    wait_for(lambda: kpis(browser, "today"), "the manager's page")
+    assert not browser.execute_script(VISIBLE_QUERY, "input[type=date]", None)
+    browser.execute_script(CHOOSE_OPTION, "Escolher datas")
+    inputs = wait_for(
+        lambda: browser.execute_script(VISIBLE_QUERY, "input[type=date]", None), "date inputs"
+    )
+    assert len(inputs) == 2
+    today = datetime.now(ZONE).date()
+    first = (today - timedelta(days=9)).isoformat()
+    last = (today - timedelta(days=1)).isoformat()
+    browser.execute_script(SET_DATE, "first", first)
+    browser.execute_script(SET_DATE, "last", last)
+    summary = stack.api(f"/api/v1/stores/{STORE}/summary?from={first}&to={last}")
+    assert summary["orders"] > 0  # the history the fixture put there
+    want = expected_kpis(summary, MANAGER_KPIS)
+    wait_for(lambda: kpis(browser, "custom") == want, f"the custom range's figures {want}")
+    screenshot(browser, "manager-custom-range")
+    assert console_errors(browser) == []
