@@ -471,18 +471,21 @@ class RevenueChart:
         self.figure = chart
         self.pane = pn.pane.Bokeh(chart, sizing_mode="stretch_width")
 
-    def show(self, series: Series, previous: Series | None) -> None:
+    def show(self, series: Series, previous: Series) -> None:
+        """Draw ``series``; ``previous`` is laid over it position by position (the period
+        before has as many buckets, but for a month against a shorter one)."""
         locale = self.session.locale
         labels = axis_labels(series, locale)
         revenue = series.values("revenue_cents")
-        before = list(previous.values("revenue_cents")) if previous else []
-        before = (before + [0] * len(revenue))[: len(revenue)] if previous else []
+        before = (*previous.values("revenue_cents"), *[0] * len(revenue))[: len(revenue)]
         data = {
             "x": labels,
+            # Reais as floats for drawing only; every figure a person reads is formatted
+            # from the integer cents.
             "revenue": [cents / 100 for cents in revenue],
             "label": [i18n.money(cents, locale) for cents in revenue],
-            "previous": [cents / 100 for cents in before] or [float("nan")] * len(labels),
-            "previous_label": [i18n.money(cents, locale) for cents in before] or [""] * len(labels),
+            "previous": [cents / 100 for cents in before],
+            "previous_label": [i18n.money(cents, locale) for cents in before],
         }
 
         # At most about twelve labels under the bars, so a phone can read them; the hover

@@ -129,12 +129,8 @@ class ManagerPage:
             api.get(f"{store}/summary", **chosen.previous.query()),
             api.get(f"{store}/sellers", **chosen.current.query()),
             api.get(f"{store}/timeseries", granularity="day", **glance.query()),
-            api.get(
-                f"{store}/timeseries", granularity=api_grain(grain), **chosen.current.query()
-            ),
-            api.get(
-                f"{store}/timeseries", granularity=api_grain(grain), **chosen.previous.query()
-            ),
+            api.get(f"{store}/timeseries", granularity=api_grain(grain), **chosen.current.query()),
+            api.get(f"{store}/timeseries", granularity=api_grain(grain), **chosen.previous.query()),
         )
         series = dense_series(now_points["points"], chosen.current, grain)
         series_before = dense_series(before_points["points"], chosen.previous, grain)
@@ -317,9 +313,7 @@ class ManagerPage:
                 ),
             ),
             side_by_side(
-                section(
-                    self.session, "manager.glance.title", "manager.glance.help", self.glance
-                ),
+                section(self.session, "manager.glance.title", "manager.glance.help", self.glance),
                 section(
                     self.session,
                     "manager.compare.title",

@@ -138,9 +138,7 @@ class Stack:
         """One sale of ``seller`` in ``store`` (a return if ``quantity`` is negative), a
         minute ago or ``when``, through the API."""
         self.orders += 1
-        line = sale_line_now(
-            self.orders, store, seller, quantity, price, "4.00", ZONE, when=when
-        )
+        line = sale_line_now(self.orders, store, seller, quantity, price, "4.00", ZONE, when=when)
         answer = self.worker.request("POST", "/api/v1/ingest/sales", self.admin, [line])
         assert answer.status == 200 and answer.body["accepted"] == 1, answer.body
         return str(line["order_id"])
@@ -437,8 +435,11 @@ def test_the_overflow_check_catches_a_value_too_wide_for_its_card(
     wait_for(lambda: kpis(browser, "today"), "the KPI cards")
     time.sleep(1)
     browser.execute_script(
-        DEEP_QUERY.replace("return found.map", "found.forEach(e => {e.style.width = '40px';"
-                           " e.style.containerType = 'normal';}); return found.map"),
+        DEEP_QUERY.replace(
+            "return found.map",
+            "found.forEach(e => {e.style.width = '40px';"
+            " e.style.containerType = 'normal';}); return found.map",
+        ),
         ".kpi",
     )
     assert any("overflows card" in fault for fault in overflowing_text(browser))
@@ -508,7 +509,7 @@ const [name, value] = arguments;
 
 
 def test_a_custom_range_uses_the_phones_own_date_inputs(browser: WebDriver, stack: Stack) -> None:
-    """"Escolher datas" shows native date inputs (the browser writes 31/12/2026 and month
+    """The choice "Escolher datas" shows native date inputs (the browser writes 31/12/2026 and month
     names in its owner's language), and the cards follow the days picked."""
     sign_in(browser, stack, "gerente")
     wait_for(lambda: kpis(browser, "today"), "the manager's page")
