@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from aiokafka import TopicPartition
 from faust.types import TP
 
+from app import faust_patches
 from app.kafka.batches import send_record_batches
 
 if TYPE_CHECKING:
@@ -157,3 +158,7 @@ class SourceTransactions:
                 # figures read them.
                 consumer = self.app.consumer
                 consumer._committed_offset[TP(self.source_topic, partition)] = batch.next_offset  # type: ignore[attr-defined]
+                # And the time of the commit, which its livelock check reads.
+                faust_patches.agent_committed(
+                    self.app, {TP(self.source_topic, partition): batch.next_offset}
+                )
