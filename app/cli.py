@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING
 from app.settings import DEFAULT_KAFKA_PORT, Settings, load_settings
 
 if TYPE_CHECKING:
+    from app.generator.stream import DemoStart
     from app.ingest.mapping import SalesMapping
     from app.ingest.pipeline import IngestSummary
     from app.ingest.readers import Source
     from app.kafka.launcher import BrokerStatus
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEMO_STORES = 8
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -107,10 +109,29 @@ def _parser() -> argparse.ArgumentParser:
     generate.set_defaults(handler=_generate)
 
     run = commands.add_parser(
-        "run", help="broker + topics + reference data + worker and API + live generator"
+        "run",
+        help="broker + worker and API + dashboards + a demo chain: 90 days of history on the "
+        "first start, then live sales at the chain's own pace",
     )
     run.add_argument("--port", type=int, default=DEFAULT_KAFKA_PORT)
-    run.add_argument("--rate", type=float, default=20.0, help="orders per second")
+    run.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="stream this many orders per second instead of the model's pace (benchmarks)",
+    )
+    run.add_argument(
+        "--orders-per-day",
+        type=int,
+        default=None,
+        help="chain-wide orders on an average day (default: the data dir's history's, else 2,500)",
+    )
+    run.add_argument(
+        "--history-days",
+        type=int,
+        default=90,
+        help="days of history published on the first start (0: none)",
+    )
     run.add_argument("--seed", type=int, default=7)
     run.set_defaults(handler=_run)
 
@@ -386,9 +407,10 @@ def _generate(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     """Everything on the embedded defaults, until Ctrl-C: broker, worker (aggregates,
-    history, API) and the live generator. A broker this command started is stopped with it,
-    one that was already running is left running."""
-    from app.generator.stream import stream_live
+    history, API), dashboards, and the demo chain's sales (its history on the first start,
+    then live). A broker this command started is stopped with it, one that was already
+    running is left running."""
+    from app.generator.stream import prepare_demo, run_demo
     from app.kafka.launcher import broker_down
 
     status = _start_broker(settings, settings.kafka_data_dir, args.port)
@@ -397,7 +419,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     started_here = status.started
     bootstrap = status.bootstrap or ""
     password = _demo_admin(settings)
-    demo = _demo_store_users(settings, args.seed)
+    logins = _demo_store_users(settings, args.seed)
     worker = _start_worker(settings, bootstrap)
     dashboard: subprocess.Popen[bytes] | None = None
     try:
@@ -416,11 +438,18 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 file=sys.stderr,
             )
             return EXIT_FAILED
-        stop_hint = (
-            "Ctrl-C stops the generator, the worker and the broker."
-            if started_here
-            else "Ctrl-C stops the generator and the worker; the broker keeps running."
+        demo = asyncio.run(
+            prepare_demo(
+                bootstrap,
+                settings,
+                args.seed,
+                DEMO_STORES,
+                args.orders_per_day,
+                args.history_days,
+                args.rate,
+            )
         )
+        stop_hint = _stop_hint(started_here, backfilling=demo.history is not None)
         print(
             "DataApp is running:\n"
             f"  Kafka broker     {bootstrap}  (log: {status.log_file or 'external'})\n"
@@ -430,19 +459,24 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             f'(curl -X POST {api}/api/v1/auth/token -d \'{{"username":"admin",'
             f'"password":"{password}"}}\')\n'
             f"  dashboards       {board}/  (log: {_dashboard_log(settings)})\n"
-            f"    manager login  {demo['manager']}   (store {demo['store']})\n"
-            f"    seller login   {demo['seller']}   (seller {demo['seller_id']})\n"
+            f"    manager login  {logins['manager']}   (store {logins['store']})\n"
+            f"    seller login   {logins['seller']}   (seller {logins['seller_id']})\n"
             f"  data dir         {settings.data_dir}\n"
-            f"  generator        {args.rate:g} orders/s into topic '{settings.topics.sales.name}' "
-            f"(dead letters: '{settings.topics.sales_rejected.name}')\n"
+            f"  live sales       {demo.pace}\n"
+            f"                   into topic '{settings.topics.sales.name}'; about 1 line in 500 "
+            f"is broken on purpose (demo faults) and goes to "
+            f"'{settings.topics.sales_rejected.name}'\n"
+            f"  history          {_history_line(demo, settings)}\n"
             f"{stop_hint}",
             flush=True,
         )
         signal.signal(signal.SIGTERM, _interrupt)
-        try:  # stream_live creates the topics and publishes the reference data first
-            return asyncio.run(stream_live(bootstrap, settings, args.seed, 8, args.rate, None))
+        try:
+            return asyncio.run(
+                run_demo(bootstrap, settings, args.seed, DEMO_STORES, demo, args.rate)
+            )
         except KeyboardInterrupt:
-            print("\nstopped the generator", file=sys.stderr)
+            print("\nstopped the generator", file=sys.stderr, flush=True)
             return EXIT_OK
     finally:
         if dashboard is not None:
@@ -450,6 +484,46 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         _stop_process(worker, "worker")
         if started_here:
             print(broker_down(settings.kafka_data_dir).message, file=sys.stderr)
+
+
+def _stop_hint(started_here: bool, backfilling: bool) -> str:
+    """The banner's last line: everything Ctrl-C stops, and what it leaves running."""
+    stoppable = "the live generator" + (" and the history backfill" if backfilling else "")
+    if started_here:
+        return f"Ctrl-C stops {stoppable}, the dashboards, the worker and the broker."
+    return (
+        f"Ctrl-C stops {stoppable}, the dashboards and the worker; the broker, which was "
+        "already running, keeps running (`dataapp kafka down` stops it)."
+    )
+
+
+def _history_line(demo: DemoStart, settings: Settings) -> str:
+    """The banner's words on the demo's history: being published, or already there."""
+    from app.generator.stream import history_file
+
+    plan = demo.history
+    if plan is not None:
+        orders = plan.orders_per_day * plan.days
+        what = (
+            "resuming what an interrupted start began (what got through is not sent again):"
+            if demo.resumed
+            else "first start:"
+        )
+        return (
+            f"{what} publishing the {plan.days} days before {plan.end:%Y-%m-%d %H:%M} UTC "
+            f"(about {orders:,} orders)\n"
+            "                   in the background, progress below: the dashboards fill in as "
+            "the worker takes it in (a few minutes);\n"
+            f"                   once done, {history_file(settings.data_dir)} records it and "
+            "later starts skip it"
+        )
+    if demo.existing is not None:
+        done = demo.existing
+        return (
+            f"{done.days} days up to {done.end:%Y-%m-%d %H:%M} UTC, published at an earlier "
+            f"start ({history_file(settings.data_dir)})"
+        )
+    return "none (--history-days 0)"
 
 
 def _demo_admin(settings: Settings) -> str:
@@ -471,7 +545,7 @@ def _demo_store_users(settings: Settings, seed: int) -> dict[str, str]:
     from app.api.auth import UserStore
     from app.generator.chain import build_chain
 
-    chain = build_chain(seed, stores=8)
+    chain = build_chain(seed, stores=DEMO_STORES)
     store = chain.stores[0].store_id
     seller = next(s.seller_id for s in chain.sellers if s.store_id == store)
     users = UserStore(settings.users_file)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import hashlib
 import json
 import math
 import random
@@ -218,6 +219,10 @@ class SalesGenerator:
     the start of the first window generated, so that a backfill followed by a live stream
     continues one curve.
 
+    ``draws`` names an independent stream of random draws over the same chain and volume
+    model: generators with the same seed and different ``draws`` see the same daily volumes
+    but draw different orders (a live stream beside a backfill of the same seed).
+
     ``bad_row_counts`` tallies the broken rows produced so far by kind.
     """
 
@@ -229,6 +234,7 @@ class SalesGenerator:
         return_rate: float = 0.03,
         *,
         trend_origin: datetime | None = None,
+        draws: str | None = None,
     ) -> None:
         if not 0.0 <= bad_row_rate <= 1.0 or not 0.0 <= return_rate <= 1.0:
             raise ValueError("bad_row_rate and return_rate are probabilities")
@@ -240,11 +246,14 @@ class SalesGenerator:
         self.return_rate = return_rate
         self.trend_origin = trend_origin
         self.bad_row_counts: Counter[str] = Counter()
-        self._rng = random.Random(seed)
+        # The wobble (a day's volume) stays seeded by ``seed`` alone: only the draws differ.
+        self._rng = random.Random(seed if draws is None else f"{seed}:{draws}")
         self._wobbles: dict[tuple[str, date], float] = {}
         # order_at is called once per live order, mostly within the same clock hour.
         self._live_slots: tuple[int, list[_Slot]] = (-1, [])
-        self._np = np.random.default_rng(seed)
+        self._np = np.random.default_rng(
+            seed if draws is None else [seed, *hashlib.sha256(draws.encode()).digest()[:8]]
+        )
         self._categories = sorted({p.category for p in chain.products})
         category_index = {name: i for i, name in enumerate(self._categories)}
         sku_index = {p.sku: i for i, p in enumerate(chain.products)}
@@ -371,6 +380,28 @@ class SalesGenerator:
         slot_start = second - second % 3600
         rate = sum(self._slot(state, slot_start).rate for state in self._stores)
         return rate * orders_per_day / 3600
+
+    def expected_store_rates(
+        self, moment: datetime, orders_per_day: int = 4000
+    ) -> dict[str, float]:
+        """Expected orders per hour of each store during the clock hour of ``moment``: 0.0
+        where the store is closed and no online orders arrive at that local hour."""
+        if moment.tzinfo is None:
+            raise ValueError("moment must be timezone-aware")
+        second = math.floor(moment.timestamp())
+        slot_start = second - second % 3600
+        return {
+            state.store.store_id: self._slot(state, slot_start).rate * orders_per_day
+            for state in self._stores
+        }
+
+    def store_open(self, store_id: str, moment: datetime) -> bool:
+        """Whether the store's counter is open at ``moment`` (mall hours, its own zone)."""
+        for state in self._stores:
+            if state.store.store_id == store_id:
+                local = moment.astimezone(state.zone)
+                return STORE_OPEN[local.weekday()][local.hour]
+        raise KeyError(store_id)
 
     # ----------------------------------------------------------------- internals
 

@@ -117,3 +117,48 @@ def test_an_unreachable_broker_is_a_clear_error(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "did not answer after 2 attempts" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# --- dataapp run's banner ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backfilling", [True, False])
+def test_the_banner_names_everything_ctrl_c_stops(backfilling: bool) -> None:
+    from app.cli import _stop_hint
+
+    hint = _stop_hint(started_here=True, backfilling=backfilling)
+    for part in ("the live generator", "the dashboards", "the worker", "the broker"):
+        assert part in hint
+    assert ("the history backfill" in hint) is backfilling
+    elsewhere = _stop_hint(started_here=False, backfilling=backfilling)
+    assert "the dashboards and the worker;" in elsewhere
+    assert "keeps running (`dataapp kafka down` stops it)" in elsewhere
+
+
+def test_the_banner_says_whether_the_history_is_being_published(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+    from unittest import mock
+
+    from app.cli import _history_line
+    from app.generator.stream import DemoStart, plan_history
+
+    moment = datetime(2026, 11, 28, 21, 30, tzinfo=UTC)
+    plan = plan_history(tmp_path, "c/sales", 7, 8, 2_500, moment)
+    settings = mock.Mock(data_dir=tmp_path)
+    first = _history_line(DemoStart(plan, moment, 2_500, "pace"), settings)
+    assert first.startswith("first start: publishing the 90 days before 2026-11-28 21:30 UTC")
+    assert "(about 225,000 orders)" in first and str(tmp_path / "demo-history.json") in first
+    resumed = _history_line(DemoStart(plan, moment, 2_500, "pace", resumed=True), settings)
+    assert resumed.startswith("resuming what an interrupted start began")
+    later = _history_line(DemoStart(None, moment, 2_500, "pace", existing=plan), settings)
+    assert later.startswith("90 days up to 2026-11-28 21:30 UTC, published at an earlier start")
+    assert _history_line(DemoStart(None, moment, 2_500, "pace"), settings).startswith("none")
+
+
+def test_run_paces_by_the_model_unless_given_a_rate() -> None:
+    from app.cli import _parser
+
+    args = _parser().parse_args(["run"])
+    assert args.rate is None and args.history_days == 90 and args.orders_per_day is None
+    assert _parser().parse_args(["run", "--rate", "20"]).rate == 20.0
+    assert _parser().parse_args(["generate", "--rate", "50"]).rate == 50.0

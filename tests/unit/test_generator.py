@@ -534,3 +534,43 @@ def test_write_csv_round_trips(week: list[GeneratedOrder], tmp_path: Path) -> No
         assert list(reader) == rows
     with pytest.raises(ValueError):
         write_csv([{**rows[0], "extra": "x"}], tmp_path / "bad.csv")
+
+
+def test_expected_store_rates_and_opening_hours_in_local_time(chain: Chain) -> None:
+    generator = SalesGenerator(chain, seed=4)
+    rio_branco = next(s.store_id for s in chain.stores if s.time_zone == "America/Rio_Branco")
+    # Wednesday 2026-11-25 in Rio Branco (UTC-5): the mall opens at 10:00 local = 15:00 UTC.
+    assert not generator.store_open(rio_branco, datetime(2026, 11, 25, 14, 59, tzinfo=UTC))
+    assert generator.store_open(rio_branco, datetime(2026, 11, 25, 15, 0, tzinfo=UTC))
+    # Sunday 2026-11-29: 14:00 to 20:00 local only.
+    assert not generator.store_open(rio_branco, datetime(2026, 11, 29, 18, 30, tzinfo=UTC))
+    assert generator.store_open(rio_branco, datetime(2026, 11, 29, 19, 30, tzinfo=UTC))
+    with pytest.raises(KeyError):
+        generator.store_open("no-such-store", datetime(2026, 11, 29, 19, tzinfo=UTC))
+
+    lunch = datetime(2026, 11, 25, 15, 30, tzinfo=UTC)
+    rates = generator.expected_store_rates(lunch, orders_per_day=2_000)
+    assert set(rates) == {s.store_id for s in chain.stores}
+    assert sum(rates.values()) == pytest.approx(generator.expected_rate(lunch, 2_000) * 3600)
+    # Bigger stores expect more orders in the same hour (all are open at 12:30 or 11:30).
+    sizes = chain.store_sizes
+    biggest = max(sizes, key=sizes.__getitem__)
+    smallest = min(sizes, key=sizes.__getitem__)
+    assert rates[biggest] > 2 * rates[smallest] > 0
+    with pytest.raises(ValueError):
+        generator.expected_store_rates(datetime(2026, 11, 25, 15))
+
+
+def test_draws_change_the_orders_but_not_the_volume(chain: Chain) -> None:
+    start = datetime(2026, 11, 28, 5, tzinfo=UTC)
+    window = (start, start + timedelta(days=1))
+    same = [SalesGenerator(chain, seed=9, draws=None) for _ in range(2)]
+    other = SalesGenerator(chain, seed=9, draws="live-1")
+    first, second = ([o.rows for o in g.orders_between(*window, 500)] for g in same)
+    third = [o.rows for o in other.orders_between(*window, 500)]
+    assert first == second  # draws=None keeps the seed's own sequence
+    assert third != first
+    moment = start + timedelta(hours=15)
+    assert other.expected_store_rates(moment) == same[0].expected_store_rates(moment)
+    # The day's volume is the same model: counts differ only by Poisson noise.
+    assert abs(len(third) - len(first)) < 5 * len(first) ** 0.5
