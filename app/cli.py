@@ -537,6 +537,9 @@ def _demo_admin(settings: Settings) -> str:
     return password
 
 
+DEMO_MANAGER_NAME = "Marina Costa"
+
+
 def _demo_store_users(settings: Settings, seed: int) -> dict[str, str]:
     """A demo manager of the generator's first store and a demo seller of it, with fresh
     random passwords: ``username / password`` as printed, plus the store and seller ids."""
@@ -550,6 +553,9 @@ def _demo_store_users(settings: Settings, seed: int) -> dict[str, str]:
     seller = next(s.seller_id for s in chain.sellers if s.store_id == store)
     users = UserStore(settings.users_file)
     logins = {"store": store, "seller_id": seller}
+    # The seller's name comes from the reference data; the manager is no seller, so the
+    # demo gives the login a name of its own (what the pages greet).
+    names = {"manager": DEMO_MANAGER_NAME, "seller": None}
     for username, role in (("gerente", "manager"), ("vendedor", "seller")):
         password = secrets.token_urlsafe(9)
         users.add(
@@ -558,6 +564,7 @@ def _demo_store_users(settings: Settings, seed: int) -> dict[str, str]:
             role,
             store_id=store,
             seller_id=seller if role == "seller" else None,
+            display_name=names[role],
             replace=True,
         )
         logins[role] = f"{username} / {password}"
