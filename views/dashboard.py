@@ -12,7 +12,7 @@ import asyncio
 import html
 import logging
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -27,7 +27,17 @@ from views import i18n
 from views.api import ApiClient, ApiProblem
 from views.auth import LANGUAGE_COOKIE, session_token
 from views.charts import Series, axis_labels, money_axis_code, sparkline_svg
-from views.periods import PRESETS, Period, Preset, Span, average_ticket_cents, change, period
+from views.periods import (
+    COMPARED_FIGURES,
+    PRESETS,
+    Period,
+    Preset,
+    Span,
+    average_ticket_cents,
+    change,
+    later_hours,
+    period,
+)
 from views.widgets import DateRange
 
 log = logging.getLogger(__name__)
@@ -40,6 +50,9 @@ FULL_REFRESH_SECONDS = 30.0
 TIME_ZONE = ZoneInfo(os.environ.get("DATAAPP_DASHBOARD_TIME_ZONE", "America/Sao_Paulo"))
 
 CSS = (Path(__file__).parent / "templates" / "dashboard.css").read_text(encoding="utf-8")
+
+
+Figures = dict[str, int]
 
 
 @dataclass(slots=True)
@@ -68,6 +81,24 @@ def session_locale() -> str:
 
 def today() -> date:
     return datetime.now(TIME_ZONE).date()
+
+
+async def later_today(api: ApiClient, scope: str, days: Collection[date]) -> dict[date, Figures]:
+    """For each of ``days``, the figures of its hours after the current hour of the day
+    (``scope`` is a store's or a seller's API path): subtracted from a previous period that
+    ends on that day, it is compared with the current one up to the same time."""
+    hour = datetime.now(TIME_ZONE).hour
+    ordered = sorted(set(days))
+    answers = await asyncio.gather(
+        *(
+            api.get(f"{scope}/timeseries", granularity="hour", **Span(day, day).query())
+            for day in ordered
+        )
+    )
+    return {
+        day: later_hours(answer["points"], day, hour, COMPARED_FIGURES)
+        for day, answer in zip(ordered, answers, strict=True)
+    }
 
 
 async def open_session() -> Session | str:
@@ -266,7 +297,7 @@ def kpi_cards(session: Session, scope: str, kpis: Sequence[Kpi], versus: str, ta
             f'<span class="kpi-label" title="{html.escape(help_text)}">{html.escape(label)} '
             f'<span class="help-mark" aria-hidden="true">?</span></span>'
             f'<span class="kpi-value" data-kpi="{kpi.key}" data-span="{tag}" '
-            f'data-raw="{kpi.value}">{html.escape(value)}</span>'
+            f'data-raw="{kpi.value}" data-previous="{kpi.previous}">{html.escape(value)}</span>'
             f'<span class="kpi-change {direction}">'
             f"{html.escape(i18n.signed_change(relative, session.locale))}{against}</span>"
             f"{spark}</div>"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import html
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -27,6 +27,7 @@ from views.dashboard import (
     html_pane,
     kpi_cards,
     kpis,
+    later_today,
     message,
     open_session,
     section,
@@ -39,7 +40,9 @@ from views.periods import (
     AT_A_GLANCE,
     Period,
     change,
+    compares_same_time,
     glance_span,
+    minus,
     period,
     sum_days,
 )
@@ -124,17 +127,21 @@ class ManagerPage:
         glance = glance_span(today())
         grain = grain_for(chosen.current)
         api = self.session.api
-        current, previous, team, days, now_points, before_points = await asyncio.gather(
+        glance_ends = [period(preset, today()).previous.last for preset in AT_A_GLANCE]
+        current, previous, team, days, now_points, before_points, later = await asyncio.gather(
             api.get(f"{store}/summary", **chosen.current.query()),
             api.get(f"{store}/summary", **chosen.previous.query()),
             api.get(f"{store}/sellers", **chosen.current.query()),
             api.get(f"{store}/timeseries", granularity="day", **glance.query()),
             api.get(f"{store}/timeseries", granularity=api_grain(grain), **chosen.current.query()),
             api.get(f"{store}/timeseries", granularity=api_grain(grain), **chosen.previous.query()),
+            later_today(api, store, glance_ends),
         )
+        if compares_same_time(chosen, today()):
+            previous = minus(previous, later[chosen.previous.last])
         series = dense_series(now_points["points"], chosen.current, grain)
         series_before = dense_series(before_points["points"], chosen.previous, grain)
-        self.glance.object = self._glance_html(days["points"])
+        self.glance.object = self._glance_html(days["points"], later)
         self.kpis.object = kpi_cards(
             self.session,
             "manager",
@@ -161,15 +168,18 @@ class ManagerPage:
 
     # -- presentation ------------------------------------------------------------------
 
-    def _glance_html(self, points: list[dict[str, Any]]) -> str:
-        """Today, this week and this month side by side, each against the period before."""
+    def _glance_html(self, points: list[dict[str, Any]], later: dict[date, dict[str, int]]) -> str:
+        """Today, this week and this month side by side, each against the period before up
+        to the same time of day."""
         t, locale = self.session.t, self.session.locale
         names = ("revenue_cents", "orders")
         rows = []
         for preset in AT_A_GLANCE:
             chosen = period(preset, today())
             now = sum_days(points, chosen.current, names)
-            before = sum_days(points, chosen.previous, names)
+            before = minus(
+                sum_days(points, chosen.previous, names), later[chosen.previous.last], names
+            )
             cells = []
             for name in names:
                 shown = (

@@ -95,6 +95,38 @@ def average_ticket_cents(revenue_cents: int, orders: int) -> int:
 AT_A_GLANCE: tuple[Preset, ...] = ("today", "this_week", "this_month")
 """The periods a manager sees side by side, whatever period the page is filtered on."""
 
+COMPARED_FIGURES = ("revenue_cents", "margin_cents", "orders", "units")
+
+
+def compares_same_time(chosen: Period, today: date) -> bool:
+    """Whether the period runs to now, so that its last day is compared with the previous
+    period's last day up to the same hour: at 11h, today against yesterday until 11h, not
+    against all of yesterday (which makes every morning look like a collapse)."""
+    return chosen.preset in AT_A_GLANCE and chosen.current.last == today
+
+
+def later_hours(
+    points: list[dict[str, int | str]], day: date, hour: int, names: tuple[str, ...]
+) -> dict[str, int]:
+    """The figures ``names`` of ``day``'s hours after ``hour``, from an hourly series (buckets
+    ``2026-11-29T14``): what a previous period's total has that the current one cannot have
+    had yet."""
+    prefix = day.isoformat()
+    total = dict.fromkeys(names, 0)
+    for point in points:
+        bucket = str(point["bucket"])
+        if bucket[:10] == prefix and int(bucket[11:13]) > hour:
+            for name in names:
+                total[name] += int(point[name])
+    return total
+
+
+def minus(
+    figures: dict[str, int], later: dict[str, int], names: tuple[str, ...] = COMPARED_FIGURES
+) -> dict[str, int]:
+    """``figures`` without ``later`` (the other keys of ``figures`` are kept as they are)."""
+    return {**figures, **{name: int(figures[name]) - later.get(name, 0) for name in names}}
+
 
 def glance_span(today: date) -> Span:
     """The days one daily series must cover to give every ``AT_A_GLANCE`` period and the

@@ -21,6 +21,7 @@ from views.dashboard import (
     html_pane,
     kpi_cards,
     kpis,
+    later_today,
     message,
     open_session,
     section,
@@ -29,7 +30,7 @@ from views.dashboard import (
     today,
     versus_key,
 )
-from views.periods import period
+from views.periods import compares_same_time, minus, period
 
 KPIS = ("revenue", "orders", "average_ticket", "units")
 GRAINS: tuple[Grain, ...] = ("day", "week", "month")
@@ -80,7 +81,16 @@ class SellerPage:
         grain = self._grains[self.grain.value]
         api = self.session.api
         series_query = {"granularity": api_grain(grain)}
-        now, yesterday, current, previous, rank, points, points_before = await asyncio.gather(
+        (
+            now,
+            yesterday,
+            current,
+            previous,
+            rank,
+            points,
+            points_before,
+            later,
+        ) = await asyncio.gather(
             api.get(f"{self.base}/summary", **day.current.query()),
             api.get(f"{self.base}/summary", **day.previous.query()),
             api.get(f"{self.base}/summary", **chosen.current.query()),
@@ -88,7 +98,12 @@ class SellerPage:
             api.get(f"{self.base}/rank", **chosen.current.query()),
             api.get(f"{self.base}/timeseries", **series_query, **chosen.current.query()),
             api.get(f"{self.base}/timeseries", **series_query, **chosen.previous.query()),
+            later_today(api, self.base, {day.previous.last, chosen.previous.last}),
         )
+        # Today and a period to date against the period before up to the same time of day.
+        yesterday = minus(yesterday, later[day.previous.last])
+        if compares_same_time(chosen, today()):
+            previous = minus(previous, later[chosen.previous.last])
         series = dense_series(points["points"], chosen.current, grain)
         series_before = dense_series(points_before["points"], chosen.previous, grain)
         self.today_kpis.object = kpi_cards(

@@ -192,7 +192,8 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         stack.sell("vend-99", 4, "50.00", store=OTHER_STORE)  # the chain's other store
         # A history, so that the cards compare with something and the charts have bars.
         now = datetime.now(ZONE).replace(minute=0, second=0, microsecond=0)
-        for days_back, hour in ((1, 11), (2, 15), (7, 12), (9, 17), (31, 10)):
+        # Yesterday at midnight and at 23h: before and after any hour the test runs at.
+        for days_back, hour in ((1, 0), (1, 11), (1, 23), (2, 15), (7, 12), (9, 17), (31, 10)):
             when = (now - timedelta(days=days_back)).replace(hour=hour)
             stack.sell(SELLER, 1 + days_back % 3, "30.00", when=when)
             stack.sell(OTHER_SELLER, 1, "45.00", when=when)
@@ -300,6 +301,18 @@ def test_a_manager_sees_the_api_figures_and_a_new_sale_without_reload(
     assert axes[0][:3] == ["0h", "1h", "2h"] and len(axes[0]) == 24
     assert chart_axes(browser, [0, 500, 40000])["money"] == [["R$ 0", "R$ 500", "R$ 40 mil"]]
     assert not deep(browser, ".pn-busy-container"), "a busy spinner that never stops"
+    # Today is compared with yesterday up to the same hour, recomputed here from the API's
+    # hourly series of yesterday.
+    now = datetime.now(ZONE)
+    yesterday = (now - timedelta(days=1)).date().isoformat()
+    hours = stack.api(
+        f"/api/v1/stores/{STORE}/timeseries?granularity=hour&from={yesterday}&to={yesterday}"
+    )["points"]
+    by_now = sum(p["revenue_cents"] for p in hours if int(p["bucket"][11:13]) <= now.hour)
+    previous = {i["data"]["kpi"]: int(i["data"]["previous"]) for i in deep(browser, ".kpi-value")}
+    assert previous["revenue"] == by_now
+    if now.hour < 23:
+        assert by_now < sum(p["revenue_cents"] for p in hours), "no hour of yesterday cut"
 
     revenue_before = kpis(browser, "today")["revenue"]
     stack.sell(SELLER, 1, "12.34")

@@ -91,3 +91,24 @@ def test_sum_days_adds_the_days_of_a_span_only() -> None:
         "orders": 3,
     }
     assert sum_days([], span, ("orders",)) == {"orders": 0}
+
+
+def test_periods_to_date_compare_up_to_the_same_hour() -> None:
+    from views.periods import compares_same_time, later_hours, minus
+
+    today = date(2026, 12, 4)
+    assert compares_same_time(period("today", today), today)
+    assert compares_same_time(period("this_month", today), today)
+    assert not compares_same_time(period("last_7_days", today), today)
+    assert not compares_same_time(period("custom", today, Span(today, today)), today)
+    names = ("revenue_cents", "orders")
+    yesterday = [
+        {"bucket": "2026-12-03T10", "revenue_cents": 100, "orders": 1},
+        {"bucket": "2026-12-03T11", "revenue_cents": 200, "orders": 2},
+        {"bucket": "2026-12-03T12", "revenue_cents": 400, "orders": 4},
+        {"bucket": "2026-12-02T23", "revenue_cents": 800, "orders": 8},  # another day
+    ]
+    later = later_hours(yesterday, date(2026, 12, 3), 11, names)
+    assert later == {"revenue_cents": 400, "orders": 4}  # 12h only: 11h is the hour now
+    whole = {"revenue_cents": 700, "orders": 7, "lines": 9}
+    assert minus(whole, later, names) == {"revenue_cents": 300, "orders": 3, "lines": 9}
