@@ -459,8 +459,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             f'(curl -X POST {api}/api/v1/auth/token -d \'{{"username":"admin",'
             f'"password":"{password}"}}\')\n'
             f"  dashboards       {board}/  (log: {_dashboard_log(settings)})\n"
-            f"    manager login  {logins['manager']}   (store {logins['store']})\n"
-            f"    seller login   {logins['seller']}   (seller {logins['seller_id']})\n"
+            f"    manager login  {logins['manager']}   ({DEMO_MANAGER_NAME}, manager of "
+            f"{logins['store_name']}, store {logins['store']})\n"
+            f"    seller login   {logins['seller']}   ({logins['seller_name']}, "
+            f"seller {logins['seller_id']})\n"
             f"  data dir         {settings.data_dir}\n"
             f"  live sales       {demo.pace}\n"
             f"                   into topic '{settings.topics.sales.name}'; about 1 line in 500 "
@@ -549,10 +551,15 @@ def _demo_store_users(settings: Settings, seed: int) -> dict[str, str]:
     from app.generator.chain import build_chain
 
     chain = build_chain(seed, stores=DEMO_STORES)
-    store = chain.stores[0].store_id
-    seller = next(s.seller_id for s in chain.sellers if s.store_id == store)
+    store = chain.stores[0]
+    seller = next(s for s in chain.sellers if s.store_id == store.store_id)
     users = UserStore(settings.users_file)
-    logins = {"store": store, "seller_id": seller}
+    logins = {
+        "store": store.store_id,
+        "store_name": store.name,
+        "seller_id": seller.seller_id,
+        "seller_name": seller.display_name,
+    }
     # The seller's name comes from the reference data; the manager is no seller, so the
     # demo gives the login a name of its own (what the pages greet).
     names = {"manager": DEMO_MANAGER_NAME, "seller": None}
@@ -562,8 +569,8 @@ def _demo_store_users(settings: Settings, seed: int) -> dict[str, str]:
             username,
             password,
             role,
-            store_id=store,
-            seller_id=seller if role == "seller" else None,
+            store_id=store.store_id,
+            seller_id=seller.seller_id if role == "seller" else None,
             display_name=names[role],
             replace=True,
         )
