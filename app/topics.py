@@ -4,6 +4,7 @@ Keys decide co-partitioning: sales are keyed by ``store_id`` so that one worker 
 and all its sellers' aggregates (Faust assigns partitions, not keys, to workers).
 Reference data lives on compacted topics keyed by its id: the latest value per key is the
 truth, and a new consumer rebuilds the whole catalogue by reading the topic from the start.
+Commission plans too (``ref.plans``), keyed by store, each value the store's whole history.
 """
 
 from __future__ import annotations
@@ -65,7 +66,17 @@ PRODUCTS = TopicSpec(
     configs=COMPACTED,
 )
 
-ALL_TOPICS: tuple[TopicSpec, ...] = (SALES, SALES_REJECTED, STORES, SELLERS, PRODUCTS)
+PLANS = TopicSpec(
+    name="ref.plans",
+    partitions=1,
+    key="store_id",
+    description="Commission plans: per store, its whole versioned plan history (docs/pay.md).",
+    # The value is the store's whole history, so the latest message per key is all there is
+    # to know and compaction loses nothing: a save never removes an earlier version.
+    configs=COMPACTED,
+)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (SALES, SALES_REJECTED, STORES, SELLERS, PRODUCTS, PLANS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +89,18 @@ class TopicSet:
     stores: TopicSpec
     sellers: TopicSpec
     products: TopicSpec
+    plans: TopicSpec
 
     @property
     def all(self) -> tuple[TopicSpec, ...]:
-        return (self.sales, self.sales_rejected, self.stores, self.sellers, self.products)
+        return (
+            self.sales,
+            self.sales_rejected,
+            self.stores,
+            self.sellers,
+            self.products,
+            self.plans,
+        )
 
 
 def topic_set(prefix: str = "") -> TopicSet:

@@ -1,5 +1,6 @@
 """The worker: one Faust app with the aggregation agent, the live tables, the ClickHouse
-history sink, the reference catalogue and the lookup API, configured from the environment.
+history sink, the reference catalogue, the commission plans and the lookup API, configured from
+the environment.
 
 ``dataapp worker`` runs it; so does ``faust -A app.worker worker`` (importing this module
 builds the app from the environment, as Faust expects).
@@ -9,8 +10,10 @@ Data flow inside one worker::
     sales ──► agents/aggregate.py ──► tables/live.py (RocksDB + changelogs)  ──► app/api
       │          └─ dead letters ──► sales.rejected                               ▲ ▲
       └──────► agents/clickhouse_sink.py ──► app/history (ClickHouse) ────────────┘ │
-    ref.stores, ref.sellers, ref.products ──► agents/reference.py ──► catalogue ────┘
-                                                 └─ dead letters ──► sales.rejected
+    ref.stores, ref.sellers, ref.products ──► agents/reference.py ──► catalogue ────┤
+                                                 └─ dead letters ──► sales.rejected │
+    ref.plans ◄──► agents/plans.py (follows; saves the owned stores' plans) ─────────┘
+                     └─ dead letters ──► sales.rejected
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from mode import Service
 
 from agents.aggregate import BATCH_EVENTS, BATCH_WITHIN_SECONDS, SalesAggregator
 from agents.clickhouse_sink import HistorySink
+from agents.plans import PlanFollower, PlanStore
 from agents.reference import ReferenceFollower
 from app import faust_patches
 from app.api.auth import UserStore
@@ -33,6 +37,7 @@ from app.api.lookups import Lookups
 from app.api.routes import ApiContext, register
 from app.history.store import HistoryStore
 from app.metrics import WorkerMetrics
+from app.pay.catalogue import PlanCatalogue
 from app.reference import ReferenceCatalogue
 from app.settings import Settings, load_settings
 from tables.live import LiveTables
@@ -50,6 +55,7 @@ class Worker:
     sink: HistorySink
     context: ApiContext
     reference: ReferenceFollower
+    plans: PlanStore
 
 
 def app_id(settings: Settings) -> str:
@@ -185,6 +191,23 @@ def build_worker(
 
     app.service(ReferenceService)
 
+    # Commission plans: every worker follows the whole topic (a few records per store), so any
+    # worker can answer for any store; the owner of a store saves its new versions.
+    plan_catalogue = PlanCatalogue()
+    plan_follower = PlanFollower(bootstrap, topics, plan_catalogue, metrics)
+    plans = PlanStore(
+        bootstrap, topics, plan_catalogue, plan_follower, timeout_s=settings.kafka_timeout_ms / 1000
+    )
+
+    class PlanService(Service):
+        async def on_start(self) -> None:
+            await plan_follower.start()
+
+        async def on_stop(self) -> None:
+            await plan_follower.stop()
+
+    app.service(PlanService)
+
     ingest_pipeline: list[Any] = []
     ingest_lock = asyncio.Lock()
 
@@ -213,6 +236,8 @@ def build_worker(
             "history_sink_healthy": sink.health().healthy,
             # Read to the end it had at start: a ready worker shows names, not codes.
             "reference_loaded": reference.loaded,
+            # Read to the end it had at start: pay is never computed from a plan overtaken.
+            "plans_loaded": plan_follower.loaded,
         }
 
     def consumer_lag() -> dict[str, dict[int, int]]:
@@ -241,9 +266,10 @@ def build_worker(
         ready=ready,
         consumer_lag=consumer_lag,
         token_key=settings.token_key(),
+        plans=plans,
     )
     register(app, context)
-    return Worker(app, settings, tables, aggregator, history, sink, context, reference)
+    return Worker(app, settings, tables, aggregator, history, sink, context, reference, plans)
 
 
 def _from_environment() -> faust.App:

@@ -6,8 +6,18 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from app.api.pay import SHARE_PLACES
 from app.api.periods import GRANULARITIES, RANKINGS
 from app.insights.comparison import METRICS
+from app.pay.plans import (
+    BASES,
+    MAX_CENTS,
+    MAX_ID_LENGTH,
+    MAX_TIERS,
+    MAX_VERSION,
+    PERIODS,
+    TIER_MODES,
+)
 
 if TYPE_CHECKING:
     from app.api.routes import Route
@@ -64,13 +74,194 @@ _QUERY: dict[str, dict[str, Any]] = {
         "description": "How many products.",
         "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 20},
     },
+    "period": {
+        "description": "The pay period (plans pay monthly).",
+        "schema": {"type": "string", "enum": list(PERIODS), "default": "month"},
+    },
+    "as_of": {
+        "description": "The day pay is computed at (the store's local date, default today in "
+        "the store's time zone, not after it): the month that contains it, with the sales up to "
+        "and including it and the plan in force for that month.",
+        "schema": _DATE,
+    },
 }
+
+# -- plans and pay (docs/pay.md) -------------------------------------------------------------
+_CENTS = {"type": "integer", "minimum": 0, "maximum": MAX_CENTS}
+_RATE = {
+    "type": "string",
+    "pattern": r"^[0-9]{1,20}(\.[0-9]{1,20})?$",
+    "description": 'A decimal from 0 to 1 in a string, at most 6 decimal places ("0.03" is '
+    "3 %); a JSON number is refused.",
+}
+_ID = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH}
+_PLAN_PROPERTIES: dict[str, Any] = {
+    "plan_id": {
+        **_ID,
+        "description": "One plan_id is one scope (the store's plan or one seller's override) "
+        "for all its versions.",
+    },
+    "version": {"type": "integer", "minimum": 1, "maximum": MAX_VERSION},
+    "effective_from": {**_DATE, "description": "The first day of a month."},
+    "store_id": _ID,
+    "seller_id": {
+        "type": ["string", "null"],
+        "description": "null: the store's plan; set: that seller's override.",
+    },
+    "period": {"type": "string", "enum": list(PERIODS)},
+    "base_pay_cents": _CENTS,
+    "basis": {"type": "string", "enum": list(BASES)},
+    "tier_mode": {"type": "string", "enum": list(TIER_MODES)},
+    "tiers": {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": MAX_TIERS,
+        "items": {
+            "type": "object",
+            "required": ["threshold_cents", "rate"],
+            "properties": {"threshold_cents": _CENTS, "rate": _RATE},
+        },
+    },
+    "quota_bonus": {
+        "type": ["object", "null"],
+        "description": "Exactly one of amount_cents and rate_of_base.",
+        "required": ["quota_cents"],
+        "properties": {
+            "quota_cents": {**_CENTS, "minimum": 1},
+            "amount_cents": {**_CENTS, "type": ["integer", "null"]},
+            "rate_of_base": {**_RATE, "type": ["string", "null"]},
+        },
+    },
+    "commission_cap_cents": {
+        **_CENTS,
+        "type": ["integer", "null"],
+        "description": "The most commission a period pays (the quota bonus is paid on top).",
+    },
+}
+_SHARE = {
+    "type": ["string", "null"],
+    "pattern": rf"^-?[0-9]+\.[0-9]{{{SHARE_PLACES}}}$",
+    "description": "Pay as a share of the figure, a decimal string rounded half-even to "
+    f'{SHARE_PLACES} places ("0.067857" is 6.7857 %); exactly pay_cents / the figure\'s '
+    "cents, both in the answer. null when the figure is 0 or less.",
+}
+_PROJECTED = {
+    "type": "null",
+    "description": "The pay projected at the period's end (low, mid and high), once the "
+    "forecasts exist; null until then.",
+}
+_PERIOD_HEAD = {
+    "period": {"type": "string", "enum": list(PERIODS)},
+    "from": {**_DATE, "description": "The first day of the month."},
+    "to": {**_DATE, "description": "as_of: the last day whose sales count."},
+    "as_of": _DATE,
+}
+_SCOPED_FIGURES = {
+    "revenue_cents": {**_INT, "description": "Net of returns, over from..to."},
+    "margin_cents": {**_INT, "description": "Net of returns, lines with a known cost."},
+}
+_PLAN_HEAD = {
+    "store_id": {"type": "string"},
+    "store_name": _STORE_NAME,
+    "today": {**_DATE, "description": "Today in the store's time zone."},
+    "versions": {
+        "type": "array",
+        "description": "Every version, in the order saved.",
+        "items": {"$ref": "#/components/schemas/SavedPlan"},
+    },
+    "in_force": {
+        "description": "The store's plan in force today; null before the first.",
+        "oneOf": [{"$ref": "#/components/schemas/SavedPlan"}, {"type": "null"}],
+    },
+    "overrides_in_force": {
+        "type": "array",
+        "description": "Sellers' overrides in force today.",
+        "items": {"$ref": "#/components/schemas/SavedPlan"},
+    },
+}
+_PAY_FIGURES: dict[str, Any] = {
+    "type": "object",
+    "description": "Pay for the period to date under one plan version, in cents.",
+    "required": [
+        "plan_id",
+        "plan_version",
+        "plan_scope",
+        "basis",
+        "basis_cents",
+        "tier_index",
+        "base_cents",
+        "commission_cents",
+        "bonus_cents",
+        "total_cents",
+        "capped",
+        "quota_met",
+        "quota_missing_cents",
+        "next_tier",
+        "projected",
+    ],
+    "properties": {
+        "plan_id": {"type": "string"},
+        "plan_version": _INT,
+        "plan_scope": {"type": "string", "enum": ["store", "seller"]},
+        "basis": {"type": "string", "enum": list(BASES)},
+        "basis_cents": {
+            **_INT,
+            "description": "The revenue or margin commission is paid on; negative when "
+            "returns exceed sales.",
+        },
+        "tier_index": {**_INT, "description": "The highest tier reached, from 0."},
+        "base_cents": _INT,
+        "commission_cents": {**_INT, "description": "After the cap; half-even to the cent."},
+        "bonus_cents": _INT,
+        "total_cents": {**_INT, "description": "base + commission + bonus."},
+        "capped": {"type": "boolean"},
+        "quota_met": {"type": "boolean"},
+        "quota_missing_cents": {
+            "type": ["integer", "null"],
+            "description": "Basis still needed for the quota bonus; null without a bonus "
+            "or once met.",
+        },
+        "next_tier": {
+            "type": ["object", "null"],
+            "description": "null at the top tier or once capped.",
+            "required": [
+                "tier_index",
+                "threshold_cents",
+                "rate",
+                "missing_cents",
+                "adds_cents",
+            ],
+            "properties": {
+                "tier_index": _INT,
+                "threshold_cents": _INT,
+                "rate": _RATE,
+                "missing_cents": {**_INT, "description": "Basis still to reach it."},
+                "adds_cents": {**_INT, "description": "Total pay it adds when reached."},
+            },
+        },
+        "projected": _PROJECTED,
+    },
+}
+_PAY_OR_NULL = {"oneOf": [{"$ref": "#/components/schemas/PayFigures"}, {"type": "null"}]}
+_COST_OR_NULL = {"oneOf": [{"$ref": "#/components/schemas/PayCost"}, {"type": "null"}]}
 
 _SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
         "required": ["error", "message"],
-        "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+        "properties": {
+            "error": {"type": "string"},
+            "message": {"type": "string"},
+            "field": {
+                "type": "string",
+                "description": "A refused plan (error invalid_plan): the path of the field at "
+                "fault, such as tiers[1].rate.",
+            },
+            "reason": {
+                "type": "string",
+                "description": "A refused plan: what is wrong with that field.",
+            },
+        },
     },
     "Figures": {
         "type": "object",
@@ -271,6 +462,194 @@ _SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "Plan": {
+        "type": "object",
+        "description": "One plan version (docs/pay.md). store_id may be left out (the path's "
+        "store); version too: the server numbers it. Unknown fields are refused.",
+        "required": [
+            "plan_id",
+            "effective_from",
+            "base_pay_cents",
+            "basis",
+            "tier_mode",
+            "tiers",
+        ],
+        "properties": {
+            **_PLAN_PROPERTIES,
+            "version": {**_PLAN_PROPERTIES["version"], "type": ["integer", "null"]},
+            "store_id": {**_ID, "type": ["string", "null"]},
+        },
+    },
+    "SavedPlan": {
+        "type": "object",
+        "description": "A plan version as saved: every field, absent optional ones as null.",
+        "required": list(_PLAN_PROPERTIES),
+        "properties": _PLAN_PROPERTIES,
+    },
+    "PlanHistory": {
+        "type": "object",
+        "required": list(_PLAN_HEAD),
+        "properties": _PLAN_HEAD,
+    },
+    "PlanSaved": {
+        "type": "object",
+        "required": [*_PLAN_HEAD, "saved", "created"],
+        "properties": {
+            **_PLAN_HEAD,
+            "saved": {"$ref": "#/components/schemas/SavedPlan"},
+            "created": {
+                "type": "boolean",
+                "description": "false: the request repeated a saved version; nothing written.",
+            },
+        },
+    },
+    "PayFigures": _PAY_FIGURES,
+    "PayCost": {
+        "type": "object",
+        "required": ["pay_cents", "of_revenue", "of_margin"],
+        "properties": {"pay_cents": _INT, "of_revenue": _SHARE, "of_margin": _SHARE},
+    },
+    "Pay": {
+        "type": "object",
+        "description": "A seller's pay for the period to date, with the figures it is computed "
+        "from.",
+        "required": [
+            "store_id",
+            "store_name",
+            "seller_id",
+            "seller_name",
+            *_PERIOD_HEAD,
+            *_SCOPED_FIGURES,
+            *_PAY_FIGURES["required"],
+        ],
+        "properties": {
+            "store_id": {"type": "string"},
+            "store_name": _STORE_NAME,
+            "seller_id": {"type": "string"},
+            "seller_name": _SELLER_NAME,
+            **_PERIOD_HEAD,
+            **_SCOPED_FIGURES,
+            **_PAY_FIGURES["properties"],
+        },
+    },
+    "TeamPay": {
+        "type": "object",
+        "required": ["store_id", "store_name", *_PERIOD_HEAD, "sellers", "totals"],
+        "properties": {
+            "store_id": {"type": "string"},
+            "store_name": _STORE_NAME,
+            **_PERIOD_HEAD,
+            "sellers": {
+                "type": "array",
+                "description": "Every seller with sales in the period and the store's sellers "
+                "in ref.sellers, by seller id.",
+                "items": {
+                    "type": "object",
+                    "required": [
+                        "seller_id",
+                        "display_name",
+                        *_SCOPED_FIGURES,
+                        *_PAY_FIGURES["required"],
+                    ],
+                    "properties": {
+                        "seller_id": {"type": "string"},
+                        "display_name": _DISPLAY_NAME,
+                        **_SCOPED_FIGURES,
+                        **_PAY_FIGURES["properties"],
+                    },
+                },
+            },
+            "totals": {
+                "type": "object",
+                "required": [
+                    "sellers",
+                    "revenue_cents",
+                    "margin_cents",
+                    "base_cents",
+                    "commission_cents",
+                    "bonus_cents",
+                    "total_cents",
+                    "of_revenue",
+                    "of_margin",
+                    "projected",
+                ],
+                "properties": {
+                    "sellers": _INT,
+                    **_SCOPED_FIGURES,
+                    "base_cents": _INT,
+                    "commission_cents": _INT,
+                    "bonus_cents": _INT,
+                    "total_cents": _INT,
+                    "of_revenue": _SHARE,
+                    "of_margin": _SHARE,
+                    "projected": _PROJECTED,
+                },
+            },
+        },
+    },
+    "Simulation": {
+        "type": "object",
+        "description": "Pay for the period to date under the plans in force (current) and as "
+        "they would be with the draft saved and in force this period (draft). Nothing is saved.",
+        "required": [
+            "store_id",
+            "store_name",
+            *_PERIOD_HEAD,
+            "draft",
+            "sellers",
+            "totals",
+            "projected",
+        ],
+        "properties": {
+            "store_id": {"type": "string"},
+            "store_name": _STORE_NAME,
+            **_PERIOD_HEAD,
+            "draft": {"$ref": "#/components/schemas/SavedPlan"},
+            "sellers": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": [
+                        "seller_id",
+                        "display_name",
+                        *_SCOPED_FIGURES,
+                        "current",
+                        "draft",
+                        "change_cents",
+                    ],
+                    "properties": {
+                        "seller_id": {"type": "string"},
+                        "display_name": _DISPLAY_NAME,
+                        **_SCOPED_FIGURES,
+                        "current": {**_PAY_OR_NULL, "description": "null without a plan."},
+                        "draft": _PAY_OR_NULL,
+                        "change_cents": {"type": ["integer", "null"]},
+                    },
+                },
+            },
+            "totals": {
+                "type": "object",
+                "required": [
+                    "sellers",
+                    *_SCOPED_FIGURES,
+                    "current",
+                    "draft",
+                    "change_cents",
+                ],
+                "properties": {
+                    "sellers": _INT,
+                    **_SCOPED_FIGURES,
+                    "current": {
+                        **_COST_OR_NULL,
+                        "description": "null when a seller has no plan in force.",
+                    },
+                    "draft": _COST_OR_NULL,
+                    "change_cents": {"type": ["integer", "null"]},
+                },
+            },
+            "projected": _PROJECTED,
+        },
+    },
     "Credentials": {
         "type": "object",
         "required": ["username", "password"],
@@ -299,14 +678,18 @@ _SCHEMAS: dict[str, Any] = {
 }
 
 _ERRORS = {
-    "400": "Bad parameters",
+    "400": "Bad parameters, or a plan refused (invalid_plan, with the field at fault)",
     "401": "No token, a token refused, or a wrong username or password",
     "403": "Outside the caller's scope",
-    "413": "More sale lines than one request may carry",
-    "503": "Not ready, or the owning worker cannot answer",
+    "404": "No commission plan in force for the period (no_plan)",
+    "409": "The version number was taken by another save (version_conflict)",
+    "413": "More sale lines than one request may carry, or a plan history too large",
+    "503": "Not ready, or the owning worker (or the plans topic) cannot answer",
 }
 # Errors a route answers because of its request body, whether or not it needs a token.
 _BODY_ERRORS = {"Credentials": {"401"}, "SaleLines": {"413"}}
+# Errors only the routes that name them answer (Route.errors, or their body's).
+_OWN_ERRORS = {"404", "409", "413"}
 
 
 def document(routes: Sequence[Route]) -> dict[str, Any]:
@@ -342,11 +725,11 @@ def document(routes: Sequence[Route]) -> dict[str, Any]:
                     "application/json": {"schema": {"$ref": f"#/components/schemas/{route.body}"}}
                 },
             }
-        body_errors = _BODY_ERRORS.get(route.body or "", set())
+        own = _BODY_ERRORS.get(route.body or "", set()) | set(route.errors)
         for status, text in _ERRORS.items():
-            if status in {"401", "403"} and not route.auth and status not in body_errors:
+            if status in {"401", "403"} and not route.auth and status not in own:
                 continue
-            if status == "413" and status not in body_errors:
+            if status in _OWN_ERRORS and status not in own:
                 continue
             operation["responses"][status] = {
                 "description": text,

@@ -42,8 +42,8 @@ class DateRange:
 def parse_range(query: Mapping[str, str], today: date, retention_days: int) -> DateRange:
     """``from``/``to`` (``YYYY-MM-DD``); both default to ``today``; ``to`` alone means the
     single day ``to``."""
-    last = _parse_date(query, "to", today)
-    first = _parse_date(query, "from", last)
+    last = parse_date(query, "to", today)
+    first = parse_date(query, "from", last)
     if first > last:
         raise BadParameter(f"'from' ({first}) is after 'to' ({last})")
     oldest = today - timedelta(days=retention_days)
@@ -54,7 +54,7 @@ def parse_range(query: Mapping[str, str], today: date, retention_days: int) -> D
     return DateRange(max(first, oldest), last)
 
 
-def _parse_date(query: Mapping[str, str], name: str, default: date) -> date:
+def parse_date(query: Mapping[str, str], name: str, default: date) -> date:
     text = query.get(name)
     if text is None or text == "":
         return default

@@ -12,6 +12,10 @@ catalogue lacks is the id itself (``app/api/names.py``).
 A store's figures live on the worker that owns its partition. A request about a store this
 worker does not own is passed to the owner (Faust's router, by the partition of ``sales``); a
 seller's figures are summed over the stores they sold in, each asked of its owner.
+
+Commission plans and pay (``docs/pay.md``): the plan routes read and save the store's plan
+history (``agents/plans.py``, ``app/pay/editing.py``), the pay routes compute pay from the plan
+in force and the same period figures the team table shows (``app/api/pay.py``).
 """
 
 from __future__ import annotations
@@ -32,9 +36,24 @@ from aiohttp import ClientError, ClientTimeout
 from faust.web import Request, Response, View
 from yarl import URL
 
+from agents.plans import PlanStore, PlansUnavailableError
 from app.api.auth import Principal, TokenError, User, UserStore, issue_token, verify_token
 from app.api.lookups import ZERO, Figures, Lookups, add_figures
 from app.api.names import display_name_of, seller_name, store_name_of
+from app.api.pay import (
+    TeamSeller,
+    in_force,
+    month_to_date,
+    parse_as_of,
+    parse_period,
+    period_head,
+    plan_view,
+    seller_pay,
+    simulation,
+    store_today,
+    team_members,
+    team_pay,
+)
 from app.api.periods import (
     GRANULARITIES,
     RANKINGS,
@@ -47,6 +66,8 @@ from app.api.periods import (
 from app.history.client import HistoryUnavailableError
 from app.insights.comparison import compare_store, team_rank
 from app.metrics import WorkerMetrics, render
+from app.pay.editing import HistoryTooLarge, VersionConflict, draft_from_body, plan_to_save
+from app.pay.plans import PlanError, to_json
 from app.reference import ReferenceCatalogue
 from app.settings import Settings
 from tables.live import TablesNotReadyError
@@ -69,11 +90,15 @@ MAX_INGEST_RECORDS = 10_000
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, details: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.details = details or {}
+        """Extra members of the error object: ``field`` and ``reason`` of a refused plan."""
 
 
 @dataclass
@@ -92,9 +117,15 @@ class ApiContext:
     ready: Callable[[], dict[str, bool]]
     consumer_lag: Callable[[], dict[str, dict[int, int]]]
     token_key: bytes = field(default=b"")
+    plans: PlanStore | None = None
+    """The commission plans (``agents/plans.py``); None only where no worker runs them."""
 
     def today(self) -> date:
         return datetime.now(UTC).date()
+
+    def store_today(self, store_id: str) -> date:
+        """Today in the store's time zone: the pay routes' default day."""
+        return store_today(self.catalogue, store_id, datetime.now(UTC))
 
     def live_start(self) -> date:
         return self.today() - timedelta(days=self.settings.live_days)
@@ -125,6 +156,8 @@ class Route:
     tag: str = "lookups"
     raw: bool = False
     """The handler returns a ready Response (metrics text), not JSON data."""
+    errors: tuple[str, ...] = ()
+    """Error statuses of this route beyond the common ones (OpenAPI): 404, 409, 413."""
 
 
 # -- scope -------------------------------------------------------------------------------
@@ -375,6 +408,150 @@ async def openapi(ctx: ApiContext, request: Request, _: Any, __: Any) -> Any:
     return document(ROUTES)
 
 
+# -- plans and pay -------------------------------------------------------------------------
+
+
+async def store_plan(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    """The store's plan history and what is in force today (an empty history without one)."""
+    store_id = params["store_id"]
+    require_store(principal, store_id)
+    history = _plans(ctx).history(store_id)
+    return {**_store_head(ctx, store_id), **plan_view(history, ctx.store_today(store_id))}
+
+
+async def put_store_plan(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    """Saves one plan version (``app/pay/editing.py``'s rules) and answers the new history.
+    This worker owns the store (the view forwarded the request otherwise), so saves of one
+    store are serialised here; ``agents/plans.py`` says how they stay so across workers."""
+    store_id = params["store_id"]
+    require_store(principal, store_id)
+    body = await _json_body(request)
+    try:
+        saved = await _plans(ctx).save(
+            store_id, lambda history: plan_to_save(history, body, store_id)
+        )
+    except PlanError as error:
+        raise _invalid_plan(error) from None
+    except VersionConflict as error:
+        raise ApiError(409, "version_conflict", str(error)) from None
+    except HistoryTooLarge as error:
+        raise ApiError(413, "too_large", str(error)) from None
+    except PlansUnavailableError as error:
+        raise ApiError(503, "unavailable", str(error)) from None
+    return {
+        **_store_head(ctx, store_id),
+        "saved": to_json(saved.plan),
+        "created": saved.created,
+        **plan_view(saved.history, ctx.store_today(store_id)),
+    }
+
+
+async def simulate_store_plan(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    """The team's pay for the period to date under the plan in force and under a draft."""
+    store_id = params["store_id"]
+    require_store(principal, store_id)
+    body = await _json_body(request)
+    period = parse_period(request.query)
+    span = _pay_span(ctx, request, store_id)
+    history = _plans(ctx).history(store_id)
+    try:
+        draft = draft_from_body(body, store_id, history)
+    except PlanError as error:
+        raise _invalid_plan(error) from None
+    extra = [draft.seller_id] if draft.seller_id is not None else []
+    team = await _pay_team(ctx, store_id, span, extra)
+    return {
+        **_store_head(ctx, store_id),
+        **period_head(period, span),
+        **simulation(history, draft, team, span.last),
+    }
+
+
+async def store_seller_pay(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    store_id, seller_id = params["store_id"], params["seller_id"]
+    require_seller(principal, seller_id, store_id)
+    period = parse_period(request.query)
+    span = _pay_span(ctx, request, store_id)
+    plan = in_force(_plans(ctx).history(store_id), seller_id, span.last)
+    if plan is None:
+        raise _no_plan(store_id, span.last)
+    figures = await ctx.lookups.summary(store_id, seller_id, span, ctx.live_start())
+    return {
+        **_store_head(ctx, store_id),
+        **_seller_head(ctx, principal, seller_id),
+        **period_head(period, span),
+        **seller_pay(plan, figures),
+    }
+
+
+async def store_pay(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    store_id = params["store_id"]
+    require_store(principal, store_id)
+    period = parse_period(request.query)
+    span = _pay_span(ctx, request, store_id)
+    history = _plans(ctx).history(store_id)
+    # Without the store's own plan some sellers would have none: the team is not payable.
+    if history is None or in_force(history, None, span.last) is None:
+        raise _no_plan(store_id, span.last)
+    team = await _pay_team(ctx, store_id, span)
+    return {
+        **_store_head(ctx, store_id),
+        **period_head(period, span),
+        **team_pay(history, team, span.last),
+    }
+
+
+def _plans(ctx: ApiContext) -> PlanStore:
+    if ctx.plans is None:
+        raise ApiError(503, "not_ready", "this worker keeps no commission plans")
+    return ctx.plans
+
+
+def _pay_span(ctx: ApiContext, request: Request, store_id: str) -> DateRange:
+    today = ctx.store_today(store_id)
+    return month_to_date(parse_as_of(request.query, today, ctx.settings.retention_days))
+
+
+async def _pay_team(
+    ctx: ApiContext, store_id: str, span: DateRange, extra: list[str] | None = None
+) -> list[TeamSeller]:
+    """Every seller with sales of the store in ``span``, and the store's sellers in the
+    reference data (and ``extra``), with their figures over ``span``."""
+    listed = {s.seller_id for s in ctx.catalogue.sellers.values() if s.store_id == store_id}
+    listed |= set(extra or ())
+    candidates = await _sellers_of_store(ctx, store_id) | listed
+    figures = {
+        seller: await ctx.lookups.summary(store_id, seller, span, ctx.live_start())
+        for seller in sorted(candidates)
+    }
+    # Everyone listed sold in the store or works there: their names are the store's to see.
+    names = {seller: ctx.catalogue.seller_name(seller) for seller in figures}
+    return team_members(figures, names, listed)
+
+
+def _invalid_plan(error: PlanError) -> ApiError:
+    return ApiError(400, "invalid_plan", str(error), {"field": error.field, "reason": error.reason})
+
+
+def _no_plan(store_id: str, day: date) -> ApiError:
+    return ApiError(
+        404,
+        "no_plan",
+        f"store {store_id!r} has no commission plan in force on {day.isoformat()}; its manager "
+        f"saves one with PUT /api/v1/stores/{{store}}/plan",
+    )
+
+
 # -- helpers -----------------------------------------------------------------------------
 
 
@@ -600,9 +777,15 @@ async def _forward_to_owner(
     if _same_node(ctx, url):
         return None
     routed = request.url.with_host(url.host).with_port(url.port)
+    # The body too (a plan to save or simulate); the headers that describe this hop's
+    # connection and body framing are the client's to set again for the next hop.
+    body = await request.read() if request.method in ("POST", "PUT") else None
+    headers = [
+        (name, value) for name, value in request.headers.items() if name.lower() not in _HOP_HEADERS
+    ]
     try:
         async with ctx.app.http_client.request(
-            method=request.method, headers=request.headers, url=routed
+            method=request.method, headers=headers, url=routed, data=body
         ) as response:
             return view.web.text(
                 await response.text(),
@@ -613,6 +796,11 @@ async def _forward_to_owner(
         raise ApiError(
             503, "unavailable", f"the worker owning this store cannot answer: {error}"
         ) from None
+
+
+_HOP_HEADERS = frozenset(
+    ("host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade")
+)
 
 
 def _owner_url(ctx: ApiContext, store_id: str) -> URL:
@@ -650,6 +838,7 @@ async def _json_body(request: Request, allow_list: bool = False) -> Any:
 # -- the route table ---------------------------------------------------------------------
 
 _RANGE = ("from", "to")
+_PAY = ("period", "as_of")
 ROUTES: tuple[Route, ...] = (
     Route(
         "POST",
@@ -743,6 +932,54 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "GET",
+        "/api/v1/stores/{store_id}/plan",
+        store_plan,
+        "The store's commission plan history and the versions in force today",
+        response="PlanHistory",
+        tag="plans",
+    ),
+    Route(
+        "PUT",
+        "/api/v1/stores/{store_id}/plan",
+        put_store_plan,
+        "Save a new version of the store's plan, or of one seller's override",
+        body="Plan",
+        response="PlanSaved",
+        tag="plans",
+        errors=("409", "413"),
+    ),
+    Route(
+        "POST",
+        "/api/v1/stores/{store_id}/plan/simulate",
+        simulate_store_plan,
+        "The team's pay this period under the plan in force and under a draft; saves nothing",
+        query=_PAY,
+        body="Plan",
+        response="Simulation",
+        tag="pay",
+    ),
+    Route(
+        "GET",
+        "/api/v1/stores/{store_id}/pay",
+        store_pay,
+        "The team's pay for the month up to a day, seller by seller, and its totals",
+        query=_PAY,
+        response="TeamPay",
+        tag="pay",
+        errors=("404",),
+    ),
+    Route(
+        "GET",
+        "/api/v1/stores/{store_id}/sellers/{seller_id}/pay",
+        store_seller_pay,
+        "A seller's pay for the month up to a day: base, commission, bonus, next tier",
+        query=_PAY,
+        response="Pay",
+        tag="pay",
+        errors=("404",),
+    ),
+    Route(
+        "GET",
         "/api/v1/sellers/{seller_id}/summary",
         seller_summary,
         "A seller's figures over a closed date range, over every store they sold in",
@@ -800,9 +1037,11 @@ ROUTES: tuple[Route, ...] = (
 # -- Faust views -------------------------------------------------------------------------
 
 
-def _error(view: View, status: int, code: str, message: str) -> Response:
+def _error(
+    view: View, status: int, code: str, message: str, details: dict[str, str] | None = None
+) -> Response:
     return view.bytes(
-        orjson.dumps({"error": code, "message": message}),
+        orjson.dumps({"error": code, "message": message, **(details or {})}),
         content_type="application/json",
         status=status,
     )
@@ -828,9 +1067,14 @@ def _view_for(ctx: ApiContext, path: str, routes: list[Route]) -> type[View]:
             status = 200
             try:
                 principal = _principal(ctx, request) if route.auth else None
-                if route.tag == "lookups" and not ctx.ready()["tables_recovered"]:
+                if route.tag in ("lookups", "pay") and not ctx.ready()["tables_recovered"]:
                     raise ApiError(
                         503, "not_ready", "the live tables are being restored; try again soon"
+                    )
+                # Pay from a plan overtaken, or a save on top of one, would be wrong answers.
+                if route.tag in ("plans", "pay") and not ctx.ready().get("plans_loaded", True):
+                    raise ApiError(
+                        503, "not_ready", "the commission plans are being read; try again soon"
                     )
                 if "store_id" in params:
                     forwarded = await _forward_to_owner(ctx, self, request, params["store_id"])
@@ -843,7 +1087,7 @@ def _view_for(ctx: ApiContext, path: str, routes: list[Route]) -> type[View]:
                     response = self.bytes(orjson.dumps(result), content_type="application/json")
             except ApiError as error:
                 status = error.status
-                response = _error(self, error.status, error.code, error.message)
+                response = _error(self, error.status, error.code, error.message, error.details)
             except BadParameter as error:
                 status = 400
                 response = _error(self, 400, "bad_parameter", str(error))

@@ -62,6 +62,25 @@ FULL_RANGE = f"from={RANGE[0]}&to={RANGE[1]}"
 SALES_MONTH = "from=2026-01-01&to=2026-01-31"
 PASSWORD_SUFFIX = "-secret-pw"  # tests/worker_tools.py: WorkerProcess.add_user
 
+# The plan every store of the chain gets at the start (so that the pay routes answer 200), and
+# what the matrix saves again (a repeat: nothing changes) and simulates.
+PLAN = {
+    "plan_id": "api-test",
+    "effective_from": "2026-01-01",
+    "base_pay_cents": 150_000,
+    "basis": "revenue",
+    "tier_mode": "progressive",
+    "tiers": [
+        {"threshold_cents": 0, "rate": "0.01"},
+        {"threshold_cents": 2_000_000, "rate": "0.02"},
+    ],
+    "quota_bonus": {"quota_cents": 3_000_000, "amount_cents": 20_000},
+    "commission_cap_cents": 100_000,
+}
+DRAFT = {**PLAN, "tiers": [{"threshold_cents": 0, "rate": "0.015"}]}
+PLAN_ROUTE = ("PUT", "/api/v1/stores/{store_id}/plan")
+SIMULATE_ROUTE = ("POST", "/api/v1/stores/{store_id}/plan/simulate")
+
 WHO = ("none", "tampered", "expired", "admin", "manager_a", "manager_b", "seller_a")
 """Callers: no token, a token whose payload was rewritten (role admin) under its old
 signature, an expired token signed with the right key, and one user of each role."""
@@ -125,7 +144,9 @@ def assert_json_error(answer: ApiAnswer, status: int | None = None) -> None:
         assert answer.status == status, answer.body
     assert answer.content_type.startswith("application/json"), answer
     assert isinstance(answer.body, dict), answer.body
-    assert set(answer.body) == {"error", "message"}, answer.body
+    # A refused plan also names the field at fault and the reason; no other error does.
+    extra = {"field", "reason"} if answer.body.get("error") == "invalid_plan" else set()
+    assert set(answer.body) == {"error", "message"} | extra, answer.body
     assert isinstance(answer.body["error"], str) and answer.body["error"]
     assert isinstance(answer.body["message"], str) and answer.body["message"]
 
@@ -336,6 +357,10 @@ def chain(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             User("admin", "admin", "unused"), key, int(time.time()) - 7200, ttl_seconds=3600
         )
         chain.tokens["tampered"] = forged(chain.tokens["seller_a"])
+        for store in (ids["A"], ids["B"]):
+            path = f"/api/v1/stores/{segment(store)}/plan"
+            answer = send(worker, "PUT", path, chain.tokens["admin"], body=PLAN)
+            assert answer.status == 200 and answer.body["created"], answer.body
         wait_for_lines(worker, chain.tokens["admin"], stores, chain.accepted)
         yield chain
     finally:
@@ -477,6 +502,10 @@ def test_role_matrix(
         body = {"username": username, "password": password}
     elif (route.method, route.path) == INGEST_ROUTE:
         body = ingest_batch(chain, f"API-MATRIX-{who}")
+    elif (route.method, route.path) == PLAN_ROUTE:
+        body = PLAN
+    elif (route.method, route.path) == SIMULATE_ROUTE:
+        body = DRAFT
 
     answer = send(chain.worker, route.method, path, token, body=body)
     expected = expected_status(route, who, target)
@@ -522,7 +551,21 @@ def test_role_matrix(
         assert answer.body["status"] == "ready" and all(answer.body["checks"].values())
     elif route.path == "/metrics":
         assert "dataapp_lines_processed_total" in answer.body
+    elif key == PLAN_ROUTE:
+        # The plan the chain started with, again: a repeat changes nothing.
+        assert (answer.body["created"], answer.body["saved"]["version"]) == (False, 1)
+        assert [plan["plan_id"] for plan in answer.body["versions"]] == ["api-test"]
+    elif key == SIMULATE_ROUTE:
+        assert (
+            answer.body["draft"]["version"] == 2 and answer.body["store_id"] == params["store_id"]
+        )
+        for row in answer.body["sellers"]:
+            assert (
+                row["change_cents"] == row["draft"]["total_cents"] - row["current"]["total_cents"]
+            )
     else:
+        if route.path.endswith("/pay") or route.path.endswith("/plan"):
+            assert_pay_answer(answer.body)
         for name, value in params.items():
             assert answer.body[name] == value
         # Names fall back to the ids without reference data.
@@ -538,6 +581,21 @@ def test_role_matrix(
                     assert all(point.get("lines", 0) == 0 for point in figures)
             elif who == "seller_a":
                 assert answer.body["stores"] == [ids["A"]]
+
+
+def assert_pay_answer(body: dict[str, Any]) -> None:
+    """What every pay or plan answer says of itself, whatever the figures."""
+    if "versions" in body:
+        assert [plan["plan_id"] for plan in body["versions"]] == ["api-test"]
+        assert body["in_force"] == body["versions"][0]
+        return
+    rows = body.get("sellers", [body])
+    for row in rows:
+        parts = row["base_cents"] + row["commission_cents"] + row["bonus_cents"]
+        assert row["total_cents"] == parts and row["plan_id"] == "api-test", row
+        assert row["projected"] is None
+    if "totals" in body:
+        assert body["totals"]["total_cents"] == sum(row["total_cents"] for row in rows)
 
 
 @pytest.mark.parametrize(
@@ -660,6 +718,11 @@ def test_any_id_can_be_asked_for(chain: Chain, odd: str) -> None:
     answer = get_ok(chain.worker, f"/api/v1/stores/{store}/sellers/{segment(odd)}/summary", admin)
     assert (answer["store_id"], answer["seller_id"], answer["lines"]) == (chain.store_a, odd, 0)
     assert get_ok(chain.worker, f"/api/v1/sellers/{segment(odd)}/timeseries", admin)["points"] == []
+    # No plans for such a store: an empty history, and no pay (404, not a failure).
+    plans = get_ok(chain.worker, f"/api/v1/stores/{segment(odd)}/plan", admin)
+    assert (plans["store_id"], plans["versions"], plans["in_force"]) == (odd, [], None)
+    answer = send(chain.worker, "GET", f"/api/v1/stores/{segment(odd)}/pay", admin)
+    assert (answer.status, answer.body["error"]) == (404, "no_plan"), answer.body
 
 
 @pytest.mark.parametrize(
@@ -975,6 +1038,58 @@ def test_fuzz_ingest(chain: Chain, spec: dict[str, Any]) -> None:
             assert answer.status == 400, answer.body
 
     run()
+
+
+def _plan_bodies() -> st.SearchStrategy[bytes]:
+    """The chain's plan with one field replaced by junk (or dropped, or one added), so that
+    some are saved and the rest refused for every reason there is; and any JSON or bytes."""
+    fields = [*PLAN, "version", "store_id", "seller_id", "period", "comission_cap_cents"]
+    junk = st.one_of(JSON_VALUES, ODD_STRINGS, ODD_DATES, st.integers(-5, 5))
+    plans = st.tuples(st.sampled_from(fields), junk, st.booleans()).map(
+        lambda change: (
+            {k: v for k, v in PLAN.items() if k != change[0]}
+            if change[2]
+            else {**PLAN, change[0]: change[1]}
+        )
+    )
+    return st.one_of(
+        plans.map(lambda value: json.dumps(value).encode()),
+        plans.map(lambda value: json.dumps(value).encode()),
+        JSON_VALUES.map(lambda value: json.dumps(value).encode()),
+        st.binary(max_size=64),
+    )
+
+
+def test_fuzz_plan_bodies(chain: Chain, spec: dict[str, Any]) -> None:
+    """Saving and simulating whatever a client sends: a save, a refusal naming the field (or a
+    version conflict), never a failure; and the store's history stays readable."""
+    store = "zz-fuzz-plans"
+    base = f"/api/v1/stores/{segment(store)}/plan"
+
+    @FUZZ
+    @given(data=_plan_bodies())
+    def run(data: bytes) -> None:
+        for method, path, template, allowed in (
+            ("PUT", base, PLAN_ROUTE[1], {200, 400, 409}),
+            ("POST", f"{base}/simulate", SIMULATE_ROUTE[1], {200, 400}),
+        ):
+            answer = send(chain.worker, method, path, chain.tokens["admin"], data=data)
+            assert_sound(answer, spec, template, method, f"{method} {data[:200]!r}")
+            assert answer.status in allowed, answer.body
+            if answer.body.get("error") == "invalid_plan":
+                assert answer.body["message"].startswith(answer.body["field"] + ": ")
+
+    run()
+    history = get_ok(chain.worker, base, chain.tokens["admin"])
+    numbers: dict[str, list[int]] = defaultdict(list)
+    for plan in history["versions"]:
+        numbers[plan["plan_id"]].append(plan["version"])
+    assert numbers, "some of the bodies were valid plans"
+    assert all(found == list(range(1, len(found) + 1)) for found in numbers.values()), (
+        "the versions of each plan_id are numbered one after the other",
+        numbers,
+    )
+    assert send(chain.worker, "GET", "/readyz").status == 200, chain.worker.tail()
 
 
 # --------------------------------------------------------------------------- c. figures
@@ -1364,6 +1479,37 @@ def test_seller_summaries_from_the_worker_with_the_whole_history(
             partial = add(partial, expected.summary(store, seller))
         assert not differences(other, partial), (seller, other, partial)
     assert not wrong, dict(list(wrong.items())[:5])
+
+
+def test_a_plan_saved_through_either_worker_is_saved_by_the_owner(chain: Chain, pair: Pair) -> None:
+    """A save reaching the worker that does not own the store is passed on with its body;
+    both workers then answer the same history, the new version in it."""
+    admin = chain.tokens["admin"]
+    first = owned_partitions(pair.first, chain.topic)
+    owned_by = {}
+    for number in range(200):
+        store = f"zz-plans-{number}"
+        owned_by.setdefault(partition_of(store) in first, store)
+        if len(owned_by) == 2:
+            break
+    for base_pay in (100_000, 110_000):
+        for worker in (pair.first, pair.second):
+            for store in owned_by.values():
+                path = f"/api/v1/stores/{segment(store)}/plan"
+                body = {**PLAN, "base_pay_cents": base_pay + (worker is pair.second)}
+                answer = send(worker, "PUT", path, admin, body=body)
+                assert answer.status == 200 and answer.body["created"], answer.body
+                saved = answer.body["saved"]
+                answers = [get_ok(other, path, admin) for other in (pair.first, pair.second)]
+                assert answers[0] == answers[1] and answers[0]["versions"][-1] == saved
+    for store in owned_by.values():
+        history = get_ok(pair.second, f"/api/v1/stores/{segment(store)}/plan", admin)
+        assert [p["base_pay_cents"] for p in history["versions"]] == [
+            100_000,
+            100_001,
+            110_000,
+            110_001,
+        ]
 
 
 @pytest.mark.xfail(

@@ -215,8 +215,11 @@ def test_every_operation_has_the_required_shape(route: Route) -> None:
         assert "403" not in responses
         # Open routes answer 401 only to a sign-in refused (wrong username or password).
         assert ("401" in responses) == (route.body == "Credentials")
-    # What a request body can earn: too many lines at once.
-    assert ("413" in responses) == (route.body == "SaleLines")
+    # What a request body can earn: too many lines at once (or a plan history too large);
+    # no plan in force, a version taken: only the routes that say so.
+    assert ("413" in responses) == (route.body == "SaleLines" or "413" in route.errors)
+    assert ("404" in responses) == ("404" in route.errors)
+    assert ("409" in responses) == ("409" in route.errors)
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=route_id)
@@ -252,7 +255,8 @@ def test_query_parameters_offer_what_the_handlers_accept() -> None:
     assert seen["by"]["enum"] == list(RANKINGS)
     assert seen["by"]["default"] == "revenue"
     assert (seen["limit"]["minimum"], seen["limit"]["maximum"]) == (1, 500)
-    for name in ("from", "to"):
+    assert seen["period"]["enum"] == ["month"] and seen["period"]["default"] == "month"
+    for name in ("from", "to", "as_of"):
         assert seen[name]["format"] == "date"
         assert re.fullmatch(seen[name]["pattern"], "2026-01-05")
         assert not re.search(seen[name]["pattern"], "2026-1-5")
@@ -363,7 +367,11 @@ def test_schemas_are_consistent() -> None:
 def test_the_error_schema_is_what_the_api_sends() -> None:
     error = DOC["components"]["schemas"]["Error"]
     assert error["required"] == ["error", "message"]
-    assert error["properties"] == {"error": {"type": "string"}, "message": {"type": "string"}}
+    properties = error["properties"]
+    assert (properties["error"], properties["message"]) == ({"type": "string"},) * 2
+    # A refused plan adds the field at fault and the reason; no other error has them.
+    assert set(properties) == {"error", "message", "field", "reason"}
+    assert all(properties[name]["type"] == "string" for name in ("field", "reason"))
 
 
 def test_the_figures_schema_names_every_figure_the_api_sends() -> None:

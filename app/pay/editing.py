@@ -1,0 +1,117 @@
+"""How a plan sent to the API becomes the version saved: pure, no I/O (``agents/plans.py``
+writes the topic around it, ``app/api/routes.py`` answers with it).
+
+The rules of a save (``PUT /api/v1/stores/{store}/plan``, ``docs/pay.md``, "Editing"):
+
+- the body is one plan version in its JSON form (``parse_plan``); ``store_id`` may be left
+  out (the path's store), ``version`` too: the server numbers it (``next_version``);
+- a version number given must be the next one of its ``plan_id``: a number already taken by a
+  different plan is a conflict (another edit saved first; HTTP 409), a number further on is
+  refused (``version``);
+- saving what is already saved changes nothing: the same version again (a retried request),
+  or, without a version, the same plan as the latest version of its ``plan_id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import orjson
+
+from app.pay.plans import (
+    PlanError,
+    PlanHistory,
+    PlanVersion,
+    add_version,
+    history_to_json,
+    next_version,
+    parse_plan,
+)
+
+MAX_HISTORY_BYTES = 900_000
+"""The most a store's history may weigh on the topic: under the broker's default message
+limit (1 MiB), with room for the record's overhead. About 500 versions of a 20-tier plan."""
+
+
+class VersionConflict(Exception):
+    """A version number another save took first, with a different plan (HTTP 409)."""
+
+    def __init__(self, plan_id: str, version: int, expected: int) -> None:
+        super().__init__(
+            f"version {version} of plan {plan_id!r} is already saved with other terms (another "
+            f"edit saved first); reload the plan and save again, as version {expected}, or "
+            "without a version"
+        )
+        self.plan_id = plan_id
+        self.version = version
+        self.expected = expected
+
+
+class HistoryTooLarge(ValueError):
+    """The store's history would no longer fit in one message of the plans topic."""
+
+
+def draft_from_body(body: object, store_id: str, history: PlanHistory | None) -> PlanVersion:
+    """The plan a request body describes, for the store of the path: ``store_id`` filled in
+    when absent or null, ``version`` numbered when absent or null. ``PlanError`` names the
+    field at fault, as ``parse_plan`` does."""
+    if not isinstance(body, Mapping):
+        return parse_plan(body)  # refused, with parse_plan's own words
+    data: dict[str, Any] = dict(body)
+    if data.get("store_id") is None:
+        data["store_id"] = store_id
+    elif data["store_id"] != store_id:
+        raise PlanError(
+            "store_id",
+            f"must be the store of the path {store_id!r} (or left out), got {data['store_id']!r}",
+        )
+    if data.get("version") is None:
+        plan_id = data.get("plan_id")
+        if history is not None and isinstance(plan_id, str):
+            data["version"] = next_version(history, plan_id)
+        else:
+            # A first plan; or a bad plan_id, which parse_plan reports before the version.
+            data["version"] = 1
+    return parse_plan(data)
+
+
+def plan_to_save(history: PlanHistory, body: object, store_id: str) -> PlanVersion:
+    """The version a save of ``body`` adds to ``history`` (or the saved version it repeats).
+
+    Raises ``PlanError`` for a malformed plan or one the history refuses (``add_version``'s
+    rules), ``VersionConflict`` for a version number taken by another plan.
+    """
+    explicit = isinstance(body, Mapping) and body.get("version") is not None
+    plan = draft_from_body(body, store_id, history)
+    same = [saved for saved in history.versions if saved.plan_id == plan.plan_id]
+    if plan in history.versions:
+        return plan  # the same version again: a retried request
+    if same and not explicit:
+        latest = max(same, key=lambda saved: saved.version)
+        if replace(plan, version=latest.version) == latest:
+            return latest  # the latest terms again, unnumbered: a retried request
+    if explicit:
+        expected = next_version(history, plan.plan_id)  # 1 for a new plan_id
+        if plan.version < expected:
+            raise VersionConflict(plan.plan_id, plan.version, expected)
+        if plan.version > expected:
+            raise PlanError(
+                "version",
+                f"must be {expected}, the next version of plan {plan.plan_id!r} (or left out: "
+                f"the server numbers it), got {plan.version}",
+            )
+    add_version(history, plan)  # its refusals (another scope, ...) before anything is written
+    return plan
+
+
+def encode_history(history: PlanHistory) -> bytes:
+    """The message value of a store's history; ``HistoryTooLarge`` past the topic's limit."""
+    value = orjson.dumps(history_to_json(history))
+    if len(value) > MAX_HISTORY_BYTES:
+        raise HistoryTooLarge(
+            f"store {history.store_id!r} would have a plan history of {len(value):,} bytes, over "
+            f"the {MAX_HISTORY_BYTES:,} one message of the plans topic holds"
+        )
+    return value
