@@ -10,8 +10,9 @@ import signal
 import subprocess
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.settings import DEFAULT_KAFKA_PORT, Settings, load_settings
 
@@ -450,6 +451,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
         stop_hint = _stop_hint(started_here, backfilling=demo.history is not None)
+        plans = _demo_plans(api, password, args.seed, demo.live_start, args.history_days)
         print(
             "DataApp is running:\n"
             f"  Kafka broker     {bootstrap}  (log: {status.log_file or 'external'})\n"
@@ -464,6 +466,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             f"    seller login   {logins['seller']}   ({logins['seller_name']}, "
             f"seller {logins['seller_id']})\n"
             f"  data dir         {settings.data_dir}\n"
+            f"  pay plans        {plans}\n"
             f"  live sales       {demo.pace}\n"
             f"                   into topic '{settings.topics.sales.name}'; about 1 line in 500 "
             f"is broken on purpose (demo faults) and goes to "
@@ -540,6 +543,54 @@ def _demo_admin(settings: Settings) -> str:
 
 
 DEMO_MANAGER_NAME = "Marina Costa"
+
+
+def _demo_plans(
+    api: str, admin_password: str, seed: int, live_start: datetime, history_days: int
+) -> str:
+    """The chain's commission plans (``app/generator/plans.py``) saved through the API for
+    every store that has none, from the first month of the history, so the pay pages show
+    something true at once; a plan a manager edited is never replaced. Returns the banner's
+    words."""
+    import urllib.request
+    from datetime import timedelta
+
+    from app.generator.chain import build_chain
+    from app.generator.plans import demo_plans
+
+    def call(method: str, path: str, body: Any = None, token: str | None = None) -> Any:
+        request = urllib.request.Request(
+            api + path,
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"}
+            | ({"Authorization": f"Bearer {token}"} if token else {}),
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read())
+
+    chain = build_chain(seed, stores=DEMO_STORES)
+    first = (live_start - timedelta(days=history_days)).date().replace(day=1)
+    saved = 0
+    try:
+        token = call(
+            "POST", "/api/v1/auth/token", {"username": "admin", "password": admin_password}
+        )["access_token"]
+        for store in chain.stores:
+            path = f"/api/v1/stores/{store.store_id}/plan"
+            if call("GET", path, token=token)["versions"]:
+                continue
+            for version in demo_plans(chain, store.store_id, first):
+                call("PUT", path, version, token)
+            saved += 1
+    except (OSError, KeyError, ValueError) as error:
+        return f"could not save the demo's plans ({error}); the pay pages say so"
+    if saved == 0:
+        return "each store's commission plan is already saved (PUT /api/v1/stores/S/plan edits it)"
+    return (
+        f"saved for {saved} stores from {first:%Y-%m-%d}: base R$ 1.800 + 2-4.5% of revenue, "
+        "more past a threshold (docs/pay.md)"
+    )
 
 
 def _demo_store_users(settings: Settings, seed: int) -> dict[str, str]:

@@ -83,6 +83,57 @@ def today() -> date:
     return datetime.now(TIME_ZONE).date()
 
 
+async def unless_missing(answer: Awaitable[Any]) -> Any | None:
+    """The API's answer, or None where it says there is nothing (a 404: a store without a
+    commission plan has no pay to show); any other problem is raised as usual."""
+    try:
+        return await answer
+    except ApiProblem as problem:
+        if problem.status == 404:
+            return None
+        raise
+
+
+def pay_html(session: Session, pay: dict[str, Any] | None) -> str:
+    """A seller's pay this month so far, its parts, and what the next tier is worth."""
+    t, locale = session.t, session.locale
+    if pay is None:
+        return f'<p class="note" id="pay-none">{html.escape(t("pay.no_plan"))}</p>'
+    parts = t(
+        "pay.parts",
+        base=i18n.money(pay["base_cents"], locale),
+        commission=i18n.money(pay["commission_cents"], locale),
+        bonus=i18n.money(pay["bonus_cents"], locale),
+    )
+    card = (
+        f'<div class="kpi" role="group" aria-label="{html.escape(t("pay.so_far"))}">'
+        f'<span class="kpi-label">{html.escape(t("pay.so_far"))}</span>'
+        f'<span class="kpi-value" id="pay-total" data-raw="{pay["total_cents"]}">'
+        f"{html.escape(i18n.money(pay['total_cents'], locale))}</span>"
+        f'<span class="kpi-change">{html.escape(parts)}</span></div>'
+    )
+    tier = pay.get("next_tier")
+    if pay.get("capped"):
+        words = t("pay.capped")
+    elif tier:
+        words = t(
+            "pay.next_tier",
+            missing=i18n.money(tier["missing_cents"], locale),
+            adds=i18n.money(tier["adds_cents"], locale),
+        )
+    else:
+        words = t("pay.top_tier")
+    data = (
+        f'data-missing="{tier["missing_cents"]}" data-adds="{tier["adds_cents"]}"' if tier else ""
+    )
+    card += (
+        f'<div class="kpi" role="group" aria-label="{html.escape(t("pay.next_title"))}">'
+        f'<span class="kpi-label">{html.escape(t("pay.next_title"))}</span>'
+        f'<span class="pay-next" id="pay-next" {data}>{html.escape(words)}</span></div>'
+    )
+    return f'<div class="kpi-grid">{card}</div>'
+
+
 async def later_today(api: ApiClient, scope: str, days: Collection[date]) -> dict[date, Figures]:
     """For each of ``days``, the figures of its hours after the current hour of the day
     (``scope`` is a store's or a seller's API path): subtracted from a previous period that

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import html
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -34,6 +35,7 @@ from views.dashboard import (
     shell,
     signed_in_line,
     today,
+    unless_missing,
     versus_key,
 )
 from views.periods import (
@@ -96,6 +98,7 @@ class ManagerPage:
             name=t("manager.team.title"),
             **TABLE_LAYOUT,
         )
+        self.pay_note = html_pane("")
         self.team_empty = html_pane(
             f'<p class="note">{html.escape(t("manager.team.empty"))}</p>', visible=False
         )
@@ -137,6 +140,7 @@ class ManagerPage:
             api.get(f"{store}/timeseries", granularity=api_grain(grain), **chosen.previous.query()),
             later_today(api, store, glance_ends),
         )
+        team_pay = await unless_missing(api.get(f"{store}/pay", period="month"))
         if compares_same_time(chosen, today()):
             previous = minus(previous, later[chosen.previous.last])
         series = dense_series(now_points["points"], chosen.current, grain)
@@ -156,7 +160,8 @@ class ManagerPage:
             f'<p class="note">{html.escape(dates)} · {html.escape(versus)}</p>'
         )
         sellers = [row for row in team["sellers"] if row["lines"]]
-        self.team.value = self._team_frame(sellers, current["revenue_cents"])
+        self.team.value = self._team_frame(sellers, current["revenue_cents"], team_pay)
+        self.pay_note.object = self._pay_note(team_pay)
         self.team_empty.visible = not sellers
         # The chain comparison asks every store's owner: it follows the filter at once, but
         # a single sale barely moves a rank, so it is fetched again only now and then.
@@ -227,10 +232,16 @@ class ManagerPage:
         ]
         return pd.DataFrame(rows, columns=columns)
 
-    def _team_frame(self, sellers: list[dict[str, Any]], store_revenue: int) -> pd.DataFrame:
+    def _team_frame(
+        self,
+        sellers: list[dict[str, Any]],
+        store_revenue: int,
+        team_pay: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
         t, locale = self.session.t, self.session.locale
-        names = ("seller", "revenue", "share", "margin", "orders")
+        names = ("seller", "revenue", "share", "pay", "margin", "orders")
         columns = [t(f"manager.team.col.{c}") for c in names]
+        paid = {row["seller_id"]: row["total_cents"] for row in (team_pay or {}).get("sellers", [])}
         rows = [
             (
                 row.get("display_name") or row["seller_id"],
@@ -238,12 +249,30 @@ class ManagerPage:
                 i18n.percent(row["revenue_cents"] / store_revenue, locale)
                 if store_revenue
                 else i18n.percent(0, locale),
+                i18n.money(paid[row["seller_id"]], locale) if row["seller_id"] in paid else "—",
                 i18n.money(row["margin_cents"], locale),
                 i18n.number(row["orders"], locale),
             )
             for row in sellers
         ]
         return pd.DataFrame(rows, columns=columns)
+
+    def _pay_note(self, team_pay: dict[str, Any] | None) -> str:
+        """The team's pay this month in one line: what it costs and against what."""
+        t, locale = self.session.t, self.session.locale
+        if team_pay is None:
+            return f'<p class="note" id="team-pay">{html.escape(t("pay.no_plan_store"))}</p>'
+        totals = team_pay["totals"]
+        share = totals["of_revenue"]
+        words = t(
+            "pay.team_total",
+            total=i18n.money(totals["total_cents"], locale),
+            share=i18n.percent(Decimal(share), locale) if share is not None else "—",
+        )
+        return (
+            f'<p class="note" id="team-pay" data-raw="{totals["total_cents"]}">'
+            f"{html.escape(words)}</p>"
+        )
 
     def _comparison_html(self, answer: dict[str, Any]) -> str:
         t, locale = self.session.t, self.session.locale
@@ -320,6 +349,7 @@ class ManagerPage:
                     "manager.team.help",
                     self.team_empty,
                     self.team,
+                    self.pay_note,
                 ),
             ),
             side_by_side(

@@ -24,10 +24,12 @@ from views.dashboard import (
     later_today,
     message,
     open_session,
+    pay_html,
     section,
     shell,
     signed_in_line,
     today,
+    unless_missing,
     versus_key,
 )
 from views.periods import compares_same_time, minus, period
@@ -49,6 +51,7 @@ class SellerPage:
         self.today_kpis = html_pane(t("common.loading"))
         self.period_kpis = html_pane("")
         self.rank = html_pane("")
+        self.pay = html_pane("")
         self.status = html_pane("")
         grain_labels = {t(f"granularity.{g}"): g for g in GRAINS}
         self._grains = grain_labels
@@ -100,6 +103,8 @@ class SellerPage:
             api.get(f"{self.base}/timeseries", **series_query, **chosen.previous.query()),
             later_today(api, self.base, {day.previous.last, chosen.previous.last}),
         )
+        pay = await unless_missing(api.get(f"{self.base}/pay", period="month"))
+        self.pay.object = pay_html(self.session, pay)
         # Today and a period to date against the period before up to the same time of day.
         yesterday = minus(yesterday, later[day.previous.last])
         if compares_same_time(chosen, today()):
@@ -137,6 +142,8 @@ class SellerPage:
         entries += [
             (t("seller.history.title"), t("seller.history.help")),
             (t("seller.rank.title"), t("seller.rank.help")),
+            (t("pay.title"), t("pay.help")),
+            (t("pay.next_title"), t("pay.next_help")),
         ]
         guide = Tour(self.session, "seller")
         self.period_section = section(
@@ -155,6 +162,7 @@ class SellerPage:
                 self.empty,
                 self.chart.pane,
             ),
+            section(self.session, "pay.title", "pay.help", self.pay),
             section(self.session, "seller.rank.title", "seller.rank.help", self.rank),
         ]
         screen.help[:] = help_content(self.session, screen, entries, guide)

@@ -65,6 +65,25 @@ SELLER_NAME = "Ana Souza"
 OTHER_SELLER_NAME = "Bruno Lima"
 MANAGER_NAME = "Carla Mendes"
 ZONE = ZoneInfo("America/Sao_Paulo")
+PLAN = {
+    "plan_id": "padrao",
+    "base_pay_cents": 150_000,
+    "basis": "revenue",
+    "tier_mode": "progressive",
+    "tiers": [{"threshold_cents": 0, "rate": "0.05"}, {"threshold_cents": 50_000, "rate": "0.10"}],
+}
+"""The store's commission plan: R$ 1.500 a month, 5 % of revenue up to R$ 500, 10 % above."""
+
+
+def expected_pay(revenue_cents: int) -> int:
+    """The plan's pay by hand (docs/pay.md): each tier's rate on the part inside it, the
+    commission rounded half-even to the cent once."""
+    inside = min(max(revenue_cents, 0), 50_000) * 5 + max(revenue_cents - 50_000, 0) * 10
+    whole, rest = divmod(inside, 100)
+    commission = whole + (1 if rest > 50 or (rest == 50 and whole % 2) else 0)
+    return 150_000 + commission
+
+
 SHOWS_WITHIN_SECONDS = 20.0
 """How long the test waits for a figure (a generous bound on a loaded machine: the delay from
 sale to screen is measured by bench/dashboards.py, not here)."""
@@ -198,6 +217,11 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             stack.sell(SELLER, 1 + days_back % 3, "30.00", when=when)
             stack.sell(OTHER_SELLER, 1, "45.00", when=when)
         wait_for(lambda: stack.today_summary()["orders"] == 3, "the first sales in the API")
+        first_of_month = datetime.now(ZONE).date().replace(day=1).isoformat()
+        answer = worker.request(
+            "PUT", f"/api/v1/stores/{STORE}/plan", admin, {**PLAN, "effective_from": first_of_month}
+        )
+        assert answer.status == 200, answer.body
         yield stack
     finally:
         if dashboard is not None:
@@ -293,6 +317,18 @@ def test_a_manager_sees_the_api_figures_and_a_new_sale_without_reload(
     assert MANAGER_NAME in deep(browser, "#signed-in")[0]["text"]
     assert STORE not in page_text(browser)
     assert deep(browser, "li[data-metric]"), "the comparison with the chain"
+    # The team's pay this month: each seller by hand from the plan, and the total.
+    first = datetime.now(ZONE).date().replace(day=1).isoformat()
+    day = datetime.now(ZONE).date().isoformat()
+    month = {
+        seller: stack.api(f"/api/v1/stores/{STORE}/sellers/{seller}/summary?from={first}&to={day}")
+        for seller in (SELLER, OTHER_SELLER)
+    }
+    team_pay = wait_for(lambda: deep(browser, "#team-pay[data-raw]"), "the team's pay")[0]
+    assert int(team_pay["data"]["raw"]) == sum(
+        expected_pay(figures["revenue_cents"]) for figures in month.values()
+    )
+    assert money(expected_pay(month[SELLER]["revenue_cents"]), "pt_BR") in team
     # The cards compare with the period before (the history) and draw its trend.
     assert "sem comparação" not in " ".join(i["text"] for i in deep(browser, ".kpi-change"))
     assert len(deep(browser, ".kpi svg.spark polyline")) == len(MANAGER_KPIS)
@@ -352,6 +388,12 @@ def test_a_seller_sees_only_their_own_figures(browser: WebDriver, stack: Stack) 
     day = datetime.now(ZONE).date().isoformat()
     mine = stack.api(f"/api/v1/stores/{STORE}/sellers/{SELLER}/summary?from={first}&to={day}")
     assert month == expected_kpis(mine, SELLER_KPIS)
+    # My pay this month, recomputed here from the plan and my month's revenue.
+    pay = wait_for(lambda: deep(browser, "#pay-total"), "my pay")[0]
+    assert int(pay["data"]["raw"]) == expected_pay(mine["revenue_cents"])
+    if mine["revenue_cents"] < 50_000:
+        nxt = deep(browser, "#pay-next")[0]
+        assert int(nxt["data"]["missing"]) == 50_000 - mine["revenue_cents"]
     axes = chart_axes(browser, [1500])
     assert axes["money"] == [["R$ 1.500"]]
     assert axes["factors"][0][-1] == datetime.now(ZONE).strftime("%d/%m")
