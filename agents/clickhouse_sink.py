@@ -24,6 +24,7 @@ it takes: a batch is never skipped. Messages that are not DataApp records are co
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -38,6 +39,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
 
 from agents.decode import decode_sale
+from agents.follower import cancel_and_wait
 from app.history.client import backoff_delay
 from app.history.rows import LINE_ID, LOCAL_DATE, REJECTION_ID, STORE_ID, rejection_row, sale_rows
 from app.ingest.kafka_sink import stop_consumer
@@ -280,16 +282,8 @@ class HistorySink:
         """Stop at once: a batch written but not recorded is simply read again (and
         deduplicated) by the next run."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise  # our caller's cancellation, not the one we asked for
-            except Exception:
-                pass  # already logged by _log_crash
+        with contextlib.suppress(Exception):  # already logged by _log_crash
+            await cancel_and_wait(task)
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
             await stop_consumer(consumer)

@@ -39,24 +39,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError, ProducerFenced
+from aiokafka.structs import ConsumerRecord
 
-from agents.decode import InvalidMessage, dead_letter
-from app.history.client import backoff_delay
+from agents.follower import CompactedTopicFollower, Letter
 from app.ingest.kafka_sink import stop_consumer
-from app.kafka.admin import partitions_of
 from app.metrics import WorkerMetrics
 from app.pay.catalogue import PlanCatalogue
 from app.pay.editing import encode_history
 from app.pay.plans import PlanHistory, PlanVersion, add_version
-from app.reference import InvalidReference
 from app.topics import TopicSet
 
 log = logging.getLogger(__name__)
 
-FETCH_TIMEOUT_MS = 1_000
 TRANSACTION_TIMEOUT_MS = 10_000
 """A worker that dies in the middle of a save leaves its transaction open, and nobody reads
 the plans topic past it (read committed) until the broker aborts it: keep that short. A save
@@ -83,8 +79,15 @@ class Saved:
     """False when the request repeated what was saved already: nothing was written."""
 
 
-class PlanFollower:
+class PlanFollower(CompactedTopicFollower):
     """Reads the plans topic into ``catalogue`` from the beginning, then follows it."""
+
+    logger = log
+    task_name = "plan-follower"
+    subject = "plans topic"
+    record_name = "plan history"
+    letters_name = "plan"
+    shown_detail = 500
 
     def __init__(
         self,
@@ -97,73 +100,40 @@ class PlanFollower:
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.bootstrap = bootstrap
         self.topic = topics.plans.name
-        self.rejected_topic = topics.sales_rejected.name
         self.catalogue = catalogue
-        self.metrics = metrics
-        self.dead_letters = dead_letters
-        self.loaded = False
-        self._rng = rng or random.Random()
-        self._sleep = sleep
-        self._positions: dict[TopicPartition, int] = {}
-        """Next offset to read per partition: where to go on after a reconnection, and what
-        ``sync`` compares with the topic's end."""
+        super().__init__(
+            bootstrap,
+            [self.topic],
+            topics.sales_rejected.name,
+            metrics,
+            dead_letters=dead_letters,
+            rng=rng,
+            sleep=sleep,
+        )
+        # ``_positions`` is also what ``sync`` compares with the topic's end.
         self._offsets: AIOKafkaConsumer | None = None
         """Asks the topic's end offsets for ``sync``, started on first use."""
-        self._partitions: list[TopicPartition] = []
         self._progress: asyncio.Condition | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._producer: AIOKafkaProducer | None = None
-        self._failures = 0
 
     # --- one message ------------------------------------------------------------------------
 
     def handle(
         self, partition: int, offset: int, key: bytes | None, value: bytes | None
-    ) -> tuple[bytes, bytes] | None:
+    ) -> Letter | None:
         """Applies one message; returns the dead letter (key, value) to send when it is not a
         plan history, else None. Never raises for what a message holds."""
-        topic = self.topic
-        try:
-            self.catalogue.apply(key, value, offset)
-        except InvalidReference as error:
-            return self._refuse(partition, offset, key, value, error.reason, error.detail)
-        except Exception as error:
-            # A bug of the decoder must not stop the plans for good: the same message would
-            # fail at every retry. Refused like a bad record, with the error as its detail.
-            log.exception("plan history %s[%d]@%d could not be applied", topic, partition, offset)
-            detail = f"{type(error).__name__}: {error}"
-            return self._refuse(partition, offset, key, value, "invalid_record", detail)
-        self.metrics.reference_records[topic] = self.metrics.reference_records.get(topic, 0) + 1
-        return None
-
-    def _refuse(
-        self,
-        partition: int,
-        offset: int,
-        key: bytes | None,
-        value: bytes | None,
-        reason: str,
-        detail: str,
-    ) -> tuple[bytes, bytes]:
-        topic = self.topic
-        shown_key = (key or b"")[:100].decode("utf-8", errors="replace")
-        log.warning(
-            "plan history refused (%s: %s) at %s[%d]@%d, key %r",
-            reason,
-            detail[:500],
-            topic,
+        return self._applied(
+            lambda: self.catalogue.apply(key, value, offset),
+            self.topic,
             partition,
             offset,
-            shown_key,
+            key,
+            value,
         )
-        counted = (topic, reason)
-        self.metrics.reference_invalid[counted] = self.metrics.reference_invalid.get(counted, 0) + 1
-        letter = dead_letter(
-            value, InvalidMessage(reason, f"{detail} (key {shown_key!r})"), topic, partition, offset
-        )
-        return letter.source.encode(), orjson.dumps(letter.to_dict())
+
+    def _apply(self, tp: TopicPartition, record: ConsumerRecord[Any, Any]) -> Letter | None:
+        return self.handle(tp.partition, record.offset, record.key, record.value)
 
     # --- reading to the end -----------------------------------------------------------------
 
@@ -216,90 +186,9 @@ class PlanFollower:
             self._progress = asyncio.Condition()
         return self._progress
 
-    # --- lifecycle --------------------------------------------------------------------------
+    # --- where reading stands: the consumer's position, every turn ---------------------------
 
-    async def start(self) -> None:
-        """Returns at once: connecting, and reconnecting, happen in the background."""
-        self._task = asyncio.create_task(self._run(), name="plan-follower")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise
-        offsets, self._offsets = self._offsets, None
-        if offsets is not None:
-            await stop_consumer(offsets)
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            try:
-                await producer.stop()
-            except Exception as error:  # stopping must not fail the worker's shutdown
-                log.warning("plans dead-letter producer did not stop cleanly: %s", error)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._follow()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # the plans must outlive any broker trouble
-                self._failures += 1
-                log.warning(
-                    "plans topic: %s: %s (retry %d)", type(error).__name__, error, self._failures
-                )
-                await self._sleep(backoff_delay(self._failures, rng=self._rng))
-
-    async def _follow(self) -> None:
-        known = await partitions_of(self.bootstrap, [self.topic])
-        if not known.get(self.topic):
-            raise RuntimeError(f"topic not found: {self.topic}")
-        wanted = [TopicPartition(self.topic, p) for p in known[self.topic]]
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            enable_auto_commit=False,
-            # Saves are transactions: an aborted one (a fenced save) must not be applied.
-            isolation_level="read_committed",
-            auto_offset_reset="earliest",
-        )
-        try:
-            await consumer.start()
-            consumer.assign(wanted)
-            fresh = [tp for tp in wanted if tp not in self._positions]
-            for tp in wanted:
-                if tp in self._positions:
-                    consumer.seek(tp, self._positions[tp])
-            if fresh:
-                await consumer.seek_to_beginning(*fresh)
-            ends = await consumer.end_offsets(wanted) if not self.loaded else {}
-            self._partitions = wanted
-            while True:
-                await self._note_positions(consumer, wanted)
-                if not self.loaded and self._reached(ends):
-                    self.loaded = True
-                    log.info("plans loaded: %d stores", len(self.catalogue))
-                fetched = await consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS)
-                self._failures = 0
-                letters: list[tuple[bytes, bytes]] = []
-                for tp, records in fetched.items():
-                    for record in records:
-                        letter = self.handle(tp.partition, record.offset, record.key, record.value)
-                        if letter is not None:
-                            letters.append(letter)
-                if letters:
-                    await self._send(letters)
-        finally:
-            self._partitions = []
-            await stop_consumer(consumer)
-
-    async def _note_positions(
-        self, consumer: AIOKafkaConsumer, wanted: list[TopicPartition]
-    ) -> None:
+    async def _before_fetch(self, consumer: AIOKafkaConsumer, wanted: list[TopicPartition]) -> None:
         """Records where reading stands (the consumer's position, not the last record: a
         topic of transactions ends on commit markers, which are never delivered) and wakes
         the saves waiting for it."""
@@ -309,32 +198,21 @@ class PlanFollower:
         async with progress:
             progress.notify_all()
 
-    async def _send(self, letters: list[tuple[bytes, bytes]]) -> None:
-        """Dead letters, best effort: the record is already logged and counted."""
-        if not self.dead_letters:
-            return
-        try:
-            if self._producer is None:
-                producer = AIOKafkaProducer(
-                    bootstrap_servers=self.bootstrap, enable_idempotence=True
-                )
-                try:
-                    await producer.start()
-                except Exception:
-                    with contextlib.suppress(Exception):
-                        await producer.stop()
-                    raise
-                self._producer = producer
-            for key, value in letters:
-                await self._producer.send(self.rejected_topic, value, key=key)
-            await self._producer.flush()
-        except Exception as error:
-            log.error(
-                "could not send %d plan dead letters to %s: %s",
-                len(letters),
-                self.rejected_topic,
-                error,
-            )
+    async def _reached_start_ends(
+        self, consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]
+    ) -> bool:
+        return self._reached(ends)
+
+    def _read_up_to(self, tp: TopicPartition, next_offset: int) -> None:
+        """Nothing: ``_before_fetch`` records the consumer's position instead."""
+
+    def _on_loaded(self) -> None:
+        log.info("plans loaded: %d stores", len(self.catalogue))
+
+    async def _on_stop(self) -> None:
+        offsets, self._offsets = self._offsets, None
+        if offsets is not None:
+            await stop_consumer(offsets)
 
 
 class PlanStore:
