@@ -34,6 +34,7 @@ from agents.reference import ReferenceFollower
 from app import faust_patches
 from app.api.auth import UserStore
 from app.api.lookups import Lookups
+from app.api.projections import ProjectionService
 from app.api.routes import ApiContext, register
 from app.history.store import HistoryStore
 from app.metrics import WorkerMetrics
@@ -253,11 +254,12 @@ def build_worker(
                 lag.setdefault(tp.topic, {})[tp.partition] = max(highwater - done, 0)
         return lag
 
+    lookups = Lookups(tables, history, aggregator.product_names, catalogue)
     context = ApiContext(
         app=app,
         settings=settings,
         users=UserStore(settings.users_file),
-        lookups=Lookups(tables, history, aggregator.product_names, catalogue),
+        lookups=lookups,
         aggregator=aggregator,
         metrics=metrics,
         history=history,
@@ -267,6 +269,7 @@ def build_worker(
         consumer_lag=consumer_lag,
         token_key=settings.token_key(),
         plans=plans,
+        projections=ProjectionService(lookups, settings.retention_days),
     )
     register(app, context)
     return Worker(app, settings, tables, aggregator, history, sink, context, reference, plans)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.api.pay import SHARE_PLACES
 from app.api.periods import GRANULARITIES, RANKINGS
+from app.forecast.projection import MODEL_NAME
 from app.insights.comparison import METRICS
 from app.pay.plans import (
     BASES,
@@ -79,9 +80,10 @@ _QUERY: dict[str, dict[str, Any]] = {
         "schema": {"type": "string", "enum": list(PERIODS), "default": "month"},
     },
     "as_of": {
-        "description": "The day pay is computed at (the store's local date, default today in "
-        "the store's time zone, not after it): the month that contains it, with the sales up to "
-        "and including it and the plan in force for that month.",
+        "description": "Pay: the day pay is computed at (the store's local date, default today "
+        "in the store's time zone, not after it): the month that contains it, with the sales up "
+        "to and including it and the plan in force for that month. Projections: the answer as "
+        "it stood at the end of that day, a closed day of the store (default: now).",
         "schema": _DATE,
     },
 }
@@ -240,6 +242,93 @@ _PAY_FIGURES: dict[str, Any] = {
             },
         },
         "projected": _PROJECTED,
+    },
+}
+# -- projections (app/api/projections.py) ------------------------------------------------------
+_BOUND_NAMES = ("mid", "low80", "high80", "low95", "high95")
+_BOUNDS = {
+    "type": "object",
+    "description": "The projection (mid) and the bounds of its 80 % and 95 % prediction "
+    "intervals: low95 <= low80 <= mid <= high80 <= high95. All equal when nothing is left to "
+    "forecast.",
+    "required": list(_BOUND_NAMES),
+    "properties": dict.fromkeys(_BOUND_NAMES, _INT),
+}
+_NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
+_PROJECTION = {
+    "type": "object",
+    "description": "A store's or a seller's sales over from..to on the store's event clock: a "
+    "day is closed once a sale stamped after its midnight (store's zone) has arrived. Money "
+    "in integer cents, units net of returns.",
+    "required": [
+        "store_id",
+        "store_name",
+        "from",
+        "to",
+        "as_of",
+        "last_closed_day",
+        "actual_to_date",
+        "today",
+        "period_end",
+        "days_learned",
+        "model",
+    ],
+    "properties": {
+        "store_id": {"type": "string"},
+        "store_name": _STORE_NAME,
+        "seller_id": {"type": "string"},
+        "seller_name": _SELLER_NAME,
+        "from": _DATE,
+        "to": _DATE,
+        "as_of": {**_NULLABLE_DATE, "description": "The as_of asked, or null (now)."},
+        "last_closed_day": {
+            **_NULLABLE_DATE,
+            "description": "The day the forecast starts after: the store's last closed day, or "
+            "as_of; null before the store's first sale.",
+        },
+        "actual_to_date": {
+            "type": "object",
+            "description": "Sold from 'from' to the end of the range, the day in progress "
+            "included (with as_of: up to as_of).",
+            "required": ["revenue_cents", "units"],
+            "properties": {"revenue_cents": _INT, "units": _INT},
+        },
+        "today": {
+            "oneOf": [
+                {
+                    "type": "object",
+                    "description": "The day in progress (the day after last_closed_day): sold "
+                    "so far plus the rest of the day from the hour-of-day profile and the "
+                    "day's forecast. Only when the range contains it and as_of is not given.",
+                    "required": ["day", "sold_so_far_cents", "projected", "share_of_day_done"],
+                    "properties": {
+                        "day": _DATE,
+                        "sold_so_far_cents": _INT,
+                        "projected": _BOUNDS,
+                        "share_of_day_done": {"type": "number", "minimum": 0, "maximum": 1},
+                    },
+                },
+                {"type": "null"},
+            ]
+        },
+        "period_end": {
+            "oneOf": [
+                {
+                    "type": "object",
+                    "description": "The range's total: actual to date plus the forecast of its "
+                    "remaining days (a range in the past: the actual; ahead: the forecast).",
+                    "required": ["revenue", "units"],
+                    "properties": {"revenue": _BOUNDS, "units": _BOUNDS},
+                },
+                {
+                    "type": "null",
+                    "description": "Nothing learned yet: no sale of the series in the year up to "
+                    "last_closed_day.",
+                },
+            ]
+        },
+        "days_learned": {**_INT, "description": "Closed days the forecaster learned."},
+        "model": {"type": "string", "enum": [MODEL_NAME]},
     },
 }
 _PAY_OR_NULL = {"oneOf": [{"$ref": "#/components/schemas/PayFigures"}, {"type": "null"}]}
@@ -504,6 +593,7 @@ _SCHEMAS: dict[str, Any] = {
         },
     },
     "PayFigures": _PAY_FIGURES,
+    "Projection": _PROJECTION,
     "PayCost": {
         "type": "object",
         "required": ["pay_cents", "of_revenue", "of_margin"],

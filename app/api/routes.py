@@ -16,6 +16,9 @@ seller's figures are summed over the stores they sold in, each asked of its owne
 Commission plans and pay (``docs/pay.md``): the plan routes read and save the store's plan
 history (``agents/plans.py``, ``app/pay/editing.py``), the pay routes compute pay from the plan
 in force and the same period figures the team table shows (``app/api/pay.py``).
+
+Projections (``app/api/projections.py``): a store's or a seller's period end and today's total,
+from forecasters rebuilt from the live tables' daily aggregates on the store's event clock.
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ if TYPE_CHECKING:
     import faust
 
     from agents.aggregate import SalesAggregator
+    from app.api.projections import ProjectionService
     from app.ingest.pipeline import IngestSummary
 
 log = logging.getLogger(__name__)
@@ -119,6 +123,8 @@ class ApiContext:
     token_key: bytes = field(default=b"")
     plans: PlanStore | None = None
     """The commission plans (``agents/plans.py``); None only where no worker runs them."""
+    projections: ProjectionService | None = None
+    """The projections (``app/api/projections.py``); None only where no worker runs them."""
 
     def today(self) -> date:
         return datetime.now(UTC).date()
@@ -552,6 +558,39 @@ def _no_plan(store_id: str, day: date) -> ApiError:
     )
 
 
+# -- projections ---------------------------------------------------------------------------
+
+
+async def store_projection(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    """The store's sales over ``from``/``to``: actual to date, today, the period end."""
+    store_id = params["store_id"]
+    require_store(principal, store_id)
+    answer = await _projections(ctx).answer(
+        store_id, None, request.query, ctx.store_today(store_id)
+    )
+    return {**_store_head(ctx, store_id), **answer}
+
+
+async def store_seller_projection(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    """The same for one seller in the store (on the store's event clock)."""
+    store_id, seller_id = params["store_id"], params["seller_id"]
+    require_seller(principal, seller_id, store_id)
+    answer = await _projections(ctx).answer(
+        store_id, seller_id, request.query, ctx.store_today(store_id)
+    )
+    return {**_store_head(ctx, store_id), **_seller_head(ctx, principal, seller_id), **answer}
+
+
+def _projections(ctx: ApiContext) -> ProjectionService:
+    if ctx.projections is None:
+        raise ApiError(503, "not_ready", "this worker computes no projections")
+    return ctx.projections
+
+
 # -- helpers -----------------------------------------------------------------------------
 
 
@@ -839,6 +878,7 @@ async def _json_body(request: Request, allow_list: bool = False) -> Any:
 
 _RANGE = ("from", "to")
 _PAY = ("period", "as_of")
+_PROJECTION = (*_RANGE, "as_of")
 ROUTES: tuple[Route, ...] = (
     Route(
         "POST",
@@ -929,6 +969,24 @@ ROUTES: tuple[Route, ...] = (
         "A seller's figures in one store by hour, day or month",
         query=(*_RANGE, "granularity"),
         response="Series",
+    ),
+    Route(
+        "GET",
+        "/api/v1/stores/{store_id}/projection",
+        store_projection,
+        "A store's sales over a range: actual to date, today's projection, the projected end",
+        query=_PROJECTION,
+        response="Projection",
+        tag="projections",
+    ),
+    Route(
+        "GET",
+        "/api/v1/stores/{store_id}/sellers/{seller_id}/projection",
+        store_seller_projection,
+        "A seller's sales in one store over a range: actual, today, the projected end",
+        query=_PROJECTION,
+        response="Projection",
+        tag="projections",
     ),
     Route(
         "GET",
@@ -1067,7 +1125,10 @@ def _view_for(ctx: ApiContext, path: str, routes: list[Route]) -> type[View]:
             status = 200
             try:
                 principal = _principal(ctx, request) if route.auth else None
-                if route.tag in ("lookups", "pay") and not ctx.ready()["tables_recovered"]:
+                if (
+                    route.tag in ("lookups", "pay", "projections")
+                    and not ctx.ready()["tables_recovered"]
+                ):
                     raise ApiError(
                         503, "not_ready", "the live tables are being restored; try again soon"
                     )

@@ -227,6 +227,28 @@ class ConformalBands:
         floor = self.params.floor_share * self.typical
         return _band(mid, _total_scale(mid, floor, days), self._total_q[bucket_of(days)])
 
+    def band_window(self, last_horizon: int, days: int, mid: float) -> Band:
+        """Intervals of a forecast ``mid`` of the sum of the ``days`` days ending
+        ``last_horizon`` days after the last one learned (a window that starts later than
+        tomorrow: next week, next month). Scores exist only for windows that start
+        tomorrow, so this borrows the widest quantiles of the buckets from that of ``days``
+        to that of the window's far end (its errors of the level are those of a forecast
+        that far ahead, and it is no surer than the same window from tomorrow; the buckets'
+        quantiles, pooled while scores are few, need not grow with the horizon) and scales
+        them for ``days`` days (its day-to-day noise averages over ``days``). An
+        approximation that ``bench/forecast.py`` does not measure; equal to
+        ``band_total(days, mid)`` when ``last_horizon == days``."""
+        if days < 1 or last_horizon < days:
+            raise ValueError("need 1 <= days <= last_horizon")
+        floor = self.params.floor_share * self.typical
+        widest: tuple[float, float] | None = None
+        for quantiles in self._total_q[bucket_of(days) : bucket_of(last_horizon) + 1]:
+            q80, q95 = quantiles if quantiles is not None else DEFAULT_SCORES
+            if widest is not None:
+                q80, q95 = max(q80, widest[0]), max(q95, widest[1])
+            widest = (q80, q95)
+        return _band(mid, _total_scale(mid, floor, days), widest)
+
     def scores_count(self) -> list[int]:
         """Scores held per bucket (day forecasts)."""
         return [len(scores) for scores in self.day_scores]
