@@ -14,7 +14,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -132,6 +132,14 @@ def pay_html(session: Session, pay: dict[str, Any] | None) -> str:
         f'<span class="pay-next" id="pay-next" {data}>{html.escape(words)}</span></div>'
     )
     return f'<div class="kpi-grid">{card}</div>'
+
+
+async def projection_of(api: ApiClient, scope: str, span: Span | None) -> dict[str, Any] | None:
+    """The API's projection of ``span`` for a store's or a seller's path, or None without a
+    span (a range that is over)."""
+    if span is None:
+        return None
+    return await api.get(f"{scope}/projection", **span.query())
 
 
 async def later_today(api: ApiClient, scope: str, days: Collection[date]) -> dict[date, Figures]:
@@ -585,6 +593,128 @@ class RevenueChart:
             self.document.add_next_tick_callback(redraw)
         else:
             redraw()
+
+
+class ProjectionPanel:
+    """Where the period is heading: its projected end with the 80 % band in words, and, for
+    a range of days, the running total so far and a cone from today to the end."""
+
+    def __init__(self, session: Session, subject_key: str) -> None:
+        self.session = session
+        self.subject_key = subject_key
+        self.document = pn.state.curdoc
+        self.words = html_pane("")
+        self.actual = ColumnDataSource({"x": [], "y": [], "label": []})
+        self.cone = ColumnDataSource({"x": [], "mid": [], "low": [], "high": []})
+        chart = figure(
+            x_range=FactorRange(),
+            height=240,
+            sizing_mode="stretch_width",
+            toolbar_location=None,
+            tools="",
+        )
+        chart.varea(
+            x="x",
+            y1="low",
+            y2="high",
+            source=self.cone,
+            fill_color="#1f5fbf",
+            fill_alpha=0.15,
+            legend_label=session.t("projection.band"),
+        )
+        chart.line(
+            x="x",
+            y="mid",
+            source=self.cone,
+            color="#1f5fbf",
+            line_dash="dashed",
+            line_width=2,
+            legend_label=session.t("projection.projected"),
+        )
+        sold = chart.line(
+            x="x",
+            y="y",
+            source=self.actual,
+            color="#0b6b2f",
+            line_width=3,
+            legend_label=session.t("projection.so_far"),
+        )
+        chart.add_tools(HoverTool(renderers=[sold], tooltips=[("", "@x"), ("", "@label")]))
+        chart.yaxis.formatter = CustomJSTickFormatter(code=money_axis_code(session.locale))
+        chart.y_range.start = 0
+        chart.xaxis.major_label_orientation = 0.9
+        chart.xgrid.grid_line_color = None
+        chart.legend.location = "top_left"
+        chart.legend.label_text_font_size = "11px"
+        chart.legend.background_fill_alpha = 0.7
+        self.figure = chart
+        self.chart = pn.pane.Bokeh(chart, sizing_mode="stretch_width", visible=False)
+        self.panel = pn.Column(self.words, self.chart, sizing_mode="stretch_width")
+
+    def show(self, answer: dict[str, Any] | None, span: Span | None, daily: Series | None) -> None:
+        """``answer``: the API's projection of ``span``; ``daily``: the span's days so far."""
+        t, locale = self.session.t, self.session.locale
+        end = (answer or {}).get("period_end")
+        if answer is None or span is None or end is None:
+            self.words.object = f'<p class="note">{html.escape(t("projection.none"))}</p>'
+            self.chart.visible = False
+            return
+        revenue = end["revenue"]
+        sentence = t(
+            "projection.sentence",
+            subject=t(self.subject_key),
+            end=i18n.short_day(span.last, locale),
+            mid=i18n.money(revenue["mid"], locale),
+            low=i18n.money(revenue["low80"], locale),
+            high=i18n.money(revenue["high80"], locale),
+        )
+        self.words.object = (
+            f'<p class="projection" id="projection-{self.subject_key.split(".")[-1]}" '
+            f'data-mid="{revenue["mid"]}" data-low="{revenue["low80"]}" '
+            f'data-high="{revenue["high80"]}">{html.escape(sentence)}</p>'
+        )
+        if daily is None or span.days < 2 or daily.grain != "day":
+            self.chart.visible = False
+            return
+        labels = [i18n.short_day(span.first + timedelta(days=n), locale) for n in range(span.days)]
+        running, total = [], 0
+        for cents in daily.values("revenue_cents"):
+            total += cents
+            running.append(total)
+        done = len(running)
+        remaining = span.days - done
+        cone_x = labels[done - 1 :] if done else labels
+        start = running[-1] if running else 0
+        steps = max(remaining, 1)
+
+        def towards(target: int) -> list[float]:
+            return [(start + (target - start) * n / steps) / 100 for n in range(remaining + 1)]
+
+        actual = {
+            "x": labels[:done],
+            "y": [cents / 100 for cents in running],
+            "label": [i18n.money(cents, locale) for cents in running],
+        }
+        cone = {
+            "x": cone_x[: remaining + 1],
+            "mid": towards(revenue["mid"]),
+            "low": towards(revenue["low80"]),
+            "high": towards(revenue["high80"]),
+        }
+        step = -(-len(labels) // 12) or 1
+        overrides = {label: " " for n, label in enumerate(labels) if n % step}
+
+        def redraw() -> None:
+            self.figure.x_range.factors = labels
+            self.figure.xaxis.major_label_overrides = overrides
+            self.actual.data = actual
+            self.cone.data = cone
+
+        if self.document is not None:
+            self.document.add_next_tick_callback(redraw)
+        else:
+            redraw()
+        self.chart.visible = True
 
 
 class LiveLoop:

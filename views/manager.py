@@ -20,6 +20,7 @@ from views.dashboard import (
     TIME_ZONE,
     LiveLoop,
     PeriodFilter,
+    ProjectionPanel,
     RevenueChart,
     Session,
     Shell,
@@ -31,6 +32,7 @@ from views.dashboard import (
     later_today,
     message,
     open_session,
+    projection_of,
     section,
     shell,
     signed_in_line,
@@ -46,6 +48,7 @@ from views.periods import (
     glance_span,
     minus,
     period,
+    projection_span,
     sum_days,
 )
 
@@ -105,6 +108,7 @@ class ManagerPage:
         self.comparison = html_pane("")
         self.glance = html_pane("")
         self.chart = RevenueChart(session)
+        self.projection = ProjectionPanel(session, "projection.subject.store")
         self.chart_dates = html_pane("")
         self._feed_shown: list[dict[str, Any]] | None = None
         self._compared: Period | None = None
@@ -131,7 +135,16 @@ class ManagerPage:
         grain = grain_for(chosen.current)
         api = self.session.api
         glance_ends = [period(preset, today()).previous.last for preset in AT_A_GLANCE]
-        current, previous, team, days, now_points, before_points, later = await asyncio.gather(
+        (
+            current,
+            previous,
+            team,
+            days,
+            now_points,
+            before_points,
+            later,
+            projection,
+        ) = await asyncio.gather(
             api.get(f"{store}/summary", **chosen.current.query()),
             api.get(f"{store}/summary", **chosen.previous.query()),
             api.get(f"{store}/sellers", **chosen.current.query()),
@@ -139,6 +152,7 @@ class ManagerPage:
             api.get(f"{store}/timeseries", granularity=api_grain(grain), **chosen.current.query()),
             api.get(f"{store}/timeseries", granularity=api_grain(grain), **chosen.previous.query()),
             later_today(api, store, glance_ends),
+            projection_of(api, store, projection_span(chosen, today())),
         )
         team_pay = await unless_missing(api.get(f"{store}/pay", period="month"))
         if compares_same_time(chosen, today()):
@@ -154,6 +168,7 @@ class ManagerPage:
             chosen.preset,
         )
         self.chart.show(series, series_before)
+        self.projection.show(projection, projection_span(chosen, today()), series)
         dates = period_dates_label(chosen.current, self.session.locale)
         versus = self.session.t(versus_key(chosen.preset))
         self.chart_dates.object = (
@@ -315,6 +330,7 @@ class ManagerPage:
         entries = [(t(f"manager.kpi.{k}"), t(f"manager.kpi_help.{k}")) for k in KPIS]
         entries += [
             (t("manager.chart.title"), t("manager.chart.help")),
+            (t("projection.title"), t("projection.help")),
             (t("manager.feed.title"), t("manager.feed.help")),
             (t("manager.team.title"), t("manager.team.help")),
             (t("manager.glance.title"), t("manager.glance.help")),
@@ -341,6 +357,7 @@ class ManagerPage:
                 self.chart_dates,
                 self.chart.pane,
             ),
+            section(self.session, "projection.title", "projection.help", self.projection.panel),
             side_by_side(
                 section(self.session, "manager.feed.title", None, self.feed_empty, self.feed),
                 section(

@@ -148,3 +148,18 @@ def sum_days(
             for name in names:
                 total[name] += int(point[name])
     return total
+
+
+def projection_span(chosen: Period, today: date) -> Span | None:
+    """The days whose end a projection answers for ``chosen``: the whole week or month of a
+    period to date (where is this month heading?), a range as it is when it reaches today or
+    beyond, and None for a range that is over (nothing left to project)."""
+    if chosen.preset == "this_week":
+        monday = chosen.current.first
+        return Span(monday, monday + timedelta(days=6))
+    if chosen.preset == "this_month":
+        first = chosen.current.first
+        return Span(first, first.replace(day=monthrange(first.year, first.month)[1]))
+    if chosen.current.last < today:
+        return None
+    return chosen.current

@@ -13,6 +13,7 @@ from views.charts import Grain, api_grain, dense_series
 from views.dashboard import (
     LiveLoop,
     PeriodFilter,
+    ProjectionPanel,
     RevenueChart,
     Session,
     Shell,
@@ -25,6 +26,7 @@ from views.dashboard import (
     message,
     open_session,
     pay_html,
+    projection_of,
     section,
     shell,
     signed_in_line,
@@ -32,7 +34,7 @@ from views.dashboard import (
     unless_missing,
     versus_key,
 )
-from views.periods import compares_same_time, minus, period
+from views.periods import compares_same_time, minus, period, projection_span
 
 KPIS = ("revenue", "orders", "average_ticket", "units")
 GRAINS: tuple[Grain, ...] = ("day", "week", "month")
@@ -63,6 +65,7 @@ class SellerPage:
             button_style="outline",
         )
         self.chart = RevenueChart(session, height=280)
+        self.projection = ProjectionPanel(session, "projection.subject.seller")
         self.empty = html_pane(
             f'<p class="note">{html.escape(t("empty.no_sales_period"))}</p>', visible=False
         )
@@ -93,6 +96,7 @@ class SellerPage:
             points,
             points_before,
             later,
+            projection,
         ) = await asyncio.gather(
             api.get(f"{self.base}/summary", **day.current.query()),
             api.get(f"{self.base}/summary", **day.previous.query()),
@@ -102,6 +106,7 @@ class SellerPage:
             api.get(f"{self.base}/timeseries", **series_query, **chosen.current.query()),
             api.get(f"{self.base}/timeseries", **series_query, **chosen.previous.query()),
             later_today(api, self.base, {day.previous.last, chosen.previous.last}),
+            projection_of(api, self.base, projection_span(chosen, today())),
         )
         pay = await unless_missing(api.get(f"{self.base}/pay", period="month"))
         self.pay.object = pay_html(self.session, pay)
@@ -134,6 +139,7 @@ class SellerPage:
             f'style="font-size:1.3rem;font-weight:700">{html.escape(value)}</p>'
         )
         self.chart.show(series, series_before)
+        self.projection.show(projection, projection_span(chosen, today()), series)
         self.empty.visible = not points["points"]
 
     def fill(self, screen: Shell) -> None:
@@ -142,6 +148,7 @@ class SellerPage:
         entries += [
             (t("seller.history.title"), t("seller.history.help")),
             (t("seller.rank.title"), t("seller.rank.help")),
+            (t("projection.title"), t("projection.help")),
             (t("pay.title"), t("pay.help")),
             (t("pay.next_title"), t("pay.next_help")),
         ]
@@ -162,6 +169,7 @@ class SellerPage:
                 self.empty,
                 self.chart.pane,
             ),
+            section(self.session, "projection.title", "projection.help", self.projection.panel),
             section(self.session, "pay.title", "pay.help", self.pay),
             section(self.session, "seller.rank.title", "seller.rank.help", self.rank),
         ]

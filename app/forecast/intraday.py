@@ -187,7 +187,8 @@ def project_period_end(
     calibrated on past sums of as many days. Today's part already sold is taken out of that
     sum pro rata: ``today_share_done`` x ``today_forecast_mid`` (``share_done`` of the hour
     profile, today's forecast point's ``mid``); the band keeps its width, since how the
-    rest of today goes is as uncertain as the day was. ``remaining=None`` (the period is
+    rest of today goes is as uncertain as the day was, but what is still to come is floored
+    at zero, so no bound falls under the actual to date. ``remaining=None`` (the period is
     over, or "as of" its last day): the actual, with no band.
 
     As of a past day D: the forecaster replayed through D (``DailyForecaster.replay``),
@@ -198,11 +199,18 @@ def project_period_end(
         return PeriodProjection(*([actual_to_date] * 5))
     if not 0.0 <= today_share_done <= 1.0:
         raise ValueError("today_share_done in [0, 1]")
-    base = actual_to_date - today_share_done * today_forecast_mid
+    already = today_share_done * today_forecast_mid
+
+    def end(bound: float) -> int:
+        # The sales still to come are never below nothing: a band calibrated on symmetric
+        # past errors of a sparse series can dip under zero, which would project an end
+        # below what is already sold.
+        return to_int(actual_to_date + max(bound - already, 0.0))
+
     return PeriodProjection(
-        to_int(base + remaining.mid),
-        to_int(base + remaining.low80),
-        to_int(base + remaining.high80),
-        to_int(base + remaining.low95),
-        to_int(base + remaining.high95),
+        end(remaining.mid),
+        end(remaining.low80),
+        end(remaining.high80),
+        end(remaining.low95),
+        end(remaining.high95),
     )

@@ -317,6 +317,20 @@ def test_a_manager_sees_the_api_figures_and_a_new_sale_without_reload(
     assert MANAGER_NAME in deep(browser, "#signed-in")[0]["text"]
     assert STORE not in page_text(browser)
     assert deep(browser, "li[data-metric]"), "the comparison with the chain"
+    # Where today is heading: the API's projection of today, in words, with its band.
+    today_iso = datetime.now(ZONE).date().isoformat()
+
+    def projection_matches() -> bool:
+        shown = deep(browser, "#projection-store")
+        answer = stack.api(f"/api/v1/stores/{STORE}/projection?from={today_iso}&to={today_iso}")
+        end = answer["period_end"]["revenue"]
+        return bool(shown) and [int(shown[0]["data"][k]) for k in ("mid", "low", "high")] == [
+            end["mid"],
+            end["low80"],
+            end["high80"],
+        ]
+
+    wait_for(projection_matches, "today's projection as the API answers it")
     # The team's pay this month: each seller by hand from the plan, and the total.
     first = datetime.now(ZONE).date().replace(day=1).isoformat()
     day = datetime.now(ZONE).date().isoformat()
@@ -334,8 +348,10 @@ def test_a_manager_sees_the_api_figures_and_a_new_sale_without_reload(
     assert len(deep(browser, ".kpi svg.spark polyline")) == len(MANAGER_KPIS)
     # The main chart speaks Portuguese: reais on the axis, hours of today below it.
     axes = wait_for(lambda: chart_axes(browser, [0, 500, 40000])["factors"], "the chart")
-    assert axes[0][:3] == ["0h", "1h", "2h"] and len(axes[0]) == 24
-    assert chart_axes(browser, [0, 500, 40000])["money"] == [["R$ 0", "R$ 500", "R$ 40 mil"]]
+    hours = [factors for factors in axes if factors and factors[0] == "0h"]
+    assert len(hours) == 1 and len(hours[0]) == 24 and hours[0][:3] == ["0h", "1h", "2h"]
+    money_axes = chart_axes(browser, [0, 500, 40000])["money"]
+    assert money_axes and all(labels == ["R$ 0", "R$ 500", "R$ 40 mil"] for labels in money_axes)
     assert not deep(browser, ".pn-busy-container"), "a busy spinner that never stops"
     # Today is compared with yesterday up to the same hour, recomputed here from the API's
     # hourly series of yesterday.
@@ -388,6 +404,12 @@ def test_a_seller_sees_only_their_own_figures(browser: WebDriver, stack: Stack) 
     day = datetime.now(ZONE).date().isoformat()
     mine = stack.api(f"/api/v1/stores/{STORE}/sellers/{SELLER}/summary?from={first}&to={day}")
     assert month == expected_kpis(mine, SELLER_KPIS)
+    # Where my month is heading: the API's projection of the whole month.
+    last = (datetime.now(ZONE).date().replace(day=28) + timedelta(days=4)).replace(day=1)
+    last -= timedelta(days=1)
+    path = f"/api/v1/stores/{STORE}/sellers/{SELLER}/projection?from={first}&to={last}"
+    shown = wait_for(lambda: deep(browser, "#projection-seller"), "my month's projection")
+    assert int(shown[0]["data"]["mid"]) == stack.api(path)["period_end"]["revenue"]["mid"]
     # My pay this month, recomputed here from the plan and my month's revenue.
     pay = wait_for(lambda: deep(browser, "#pay-total"), "my pay")[0]
     assert int(pay["data"]["raw"]) == expected_pay(mine["revenue_cents"])
@@ -395,8 +417,11 @@ def test_a_seller_sees_only_their_own_figures(browser: WebDriver, stack: Stack) 
         nxt = deep(browser, "#pay-next")[0]
         assert int(nxt["data"]["missing"]) == 50_000 - mine["revenue_cents"]
     axes = chart_axes(browser, [1500])
-    assert axes["money"] == [["R$ 1.500"]]
-    assert axes["factors"][0][-1] == datetime.now(ZONE).strftime("%d/%m")
+    assert axes["money"] and all(labels == ["R$ 1.500"] for labels in axes["money"])
+    # The history's days end today; the projection's run to the month's end.
+    ends = {factors[-1] for factors in axes["factors"] if factors}
+    assert datetime.now(ZONE).strftime("%d/%m") in ends
+    assert last.strftime("%d/%m") in ends
 
     shots(browser, "seller")
     assert console_errors(browser) == []

@@ -112,3 +112,25 @@ def test_periods_to_date_compare_up_to_the_same_hour() -> None:
     assert later == {"revenue_cents": 400, "orders": 4}  # 12h only: 11h is the hour now
     whole = {"revenue_cents": 700, "orders": 7, "lines": 9}
     assert minus(whole, later, names) == {"revenue_cents": 300, "orders": 3, "lines": 9}
+
+
+def test_a_period_to_date_is_projected_to_its_end() -> None:
+    from views.periods import projection_span
+
+    today = date(2026, 12, 4)  # a Friday
+    assert projection_span(period("today", today), today) == Span(today, today)
+    assert projection_span(period("this_week", today), today) == Span(
+        date(2026, 11, 30), date(2026, 12, 6)
+    )
+    assert projection_span(period("this_month", today), today) == Span(
+        date(2026, 12, 1), date(2026, 12, 31)
+    )
+    february = date(2028, 2, 10)
+    assert projection_span(period("this_month", february), february) == Span(
+        date(2028, 2, 1), date(2028, 2, 29)
+    )
+    assert projection_span(period("last_7_days", today), today) == Span(
+        date(2026, 11, 28), today
+    )
+    past = Span(date(2026, 11, 1), date(2026, 11, 30))
+    assert projection_span(period("custom", today, past), today) is None

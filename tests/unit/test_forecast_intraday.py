@@ -142,3 +142,17 @@ def test_river_candidates_learn_and_forecast(make) -> None:  # type: ignore[no-u
     # A clean weekly pattern: each one has found Saturday to be the biggest day.
     saturday = path[5]
     assert saturday == max(path[:7])
+
+
+def test_no_bound_of_the_period_end_falls_under_what_is_already_sold() -> None:
+    from datetime import date
+
+    from app.forecast import TotalForecast
+    from app.forecast.intraday import project_period_end
+
+    # A sparse series: the 80 % and 95 % lows of the days to come are below zero.
+    ahead = TotalForecast(
+        date(2026, 12, 5), date(2026, 12, 31), 80_000, -11_000, 160_000, -40_000, 200_000
+    )
+    end = project_period_end(43_000, ahead, today_share_done=0.5, today_forecast_mid=2_000)
+    assert end == (43_000 + 79_000, 43_000, 43_000 + 159_000, 43_000, 43_000 + 199_000)
