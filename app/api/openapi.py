@@ -147,10 +147,88 @@ _SHARE = {
     f'{SHARE_PLACES} places ("0.067857" is 6.7857 %); exactly pay_cents / the figure\'s '
     "cents, both in the answer. null when the figure is 0 or less.",
 }
+_ENDS = {
+    "type": "object",
+    "description": "At the projected revenue's mid, and at the low and high bounds of its "
+    "80 % interval (a whole pay at each: base + commission + bonus = total).",
+    "required": ["mid", "low", "high"],
+    "properties": {"mid": _INT, "low": _INT, "high": _INT},
+}
 _PROJECTED = {
-    "type": "null",
-    "description": "The pay projected at the period's end (low, mid and high), once the "
-    "forecasts exist; null until then.",
+    "oneOf": [
+        {
+            "type": "object",
+            "description": "The pay at the month's end under this plan, from the seller's "
+            "projection of the month (GET .../sellers/{seller_id}/projection, from the "
+            "month's first to its last day, as of as_of when it is a closed day, else live): "
+            "its period_end revenue, the margin at the margin rate to date.",
+            "required": [
+                "method",
+                "band",
+                "revenue_cents",
+                "margin_cents",
+                "commission_cents",
+                "bonus_cents",
+                "total_cents",
+                "next_tier_reached",
+                "quota_met",
+            ],
+            "properties": {
+                "method": {
+                    "type": "string",
+                    "enum": ["forecast", "final", "no_history"],
+                    "description": "forecast: the projection; final: the month is over (as_of "
+                    "its last day, past), the actual pay; no_history: no sale of the seller in "
+                    "the year before, no forecast: the actual to date, nothing more expected.",
+                },
+                "band": {"type": "string", "const": "80%"},
+                "revenue_cents": _ENDS,
+                "margin_cents": _ENDS,
+                "commission_cents": _ENDS,
+                "bonus_cents": _ENDS,
+                "total_cents": _ENDS,
+                "next_tier_reached": {
+                    "type": "boolean",
+                    "description": "At the mid, a tier above the one reached to date.",
+                },
+                "quota_met": {"type": "boolean", "description": "At the mid."},
+            },
+        },
+        {
+            "type": "null",
+            "description": "No projection: this worker computes none, or the month is too "
+            "far from the store's event clock to forecast.",
+        },
+    ]
+}
+_PROJECTED_TOTALS = {
+    "oneOf": [
+        {
+            "type": "object",
+            "description": "The team's projected pay at the month's end: the sums of the "
+            "sellers' mids (their lows and highs are not summed: a sum of bounds is no "
+            "interval of the team's), and the pay's shares of the projected revenue and margin.",
+            "required": [
+                "revenue_cents",
+                "margin_cents",
+                "commission_cents",
+                "bonus_cents",
+                "total_cents",
+                "of_revenue",
+                "of_margin",
+            ],
+            "properties": {
+                "revenue_cents": _INT,
+                "margin_cents": _INT,
+                "commission_cents": _INT,
+                "bonus_cents": _INT,
+                "total_cents": _INT,
+                "of_revenue": _SHARE,
+                "of_margin": _SHARE,
+            },
+        },
+        {"type": "null", "description": "A seller has no projection (projected null)."},
+    ]
 }
 _PERIOD_HEAD = {
     "period": {"type": "string", "enum": list(PERIODS)},
@@ -672,7 +750,7 @@ _SCHEMAS: dict[str, Any] = {
                     "total_cents": _INT,
                     "of_revenue": _SHARE,
                     "of_margin": _SHARE,
-                    "projected": _PROJECTED,
+                    "projected": _PROJECTED_TOTALS,
                 },
             },
         },
@@ -737,7 +815,34 @@ _SCHEMAS: dict[str, Any] = {
                     "change_cents": {"type": ["integer", "null"]},
                 },
             },
-            "projected": _PROJECTED,
+            "projected": {
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "description": "The team's projected pay at the month's end under "
+                        "each side (the sums of the sellers' projected mids), its shares of the "
+                        "projected revenue and margin (the sums of their mids), beside totals "
+                        "(the period to date).",
+                        "required": [
+                            *_SCOPED_FIGURES,
+                            "current",
+                            "draft",
+                            "change_cents",
+                        ],
+                        "properties": {
+                            "revenue_cents": _INT,
+                            "margin_cents": _INT,
+                            "current": {
+                                **_COST_OR_NULL,
+                                "description": "null when a seller has no plan in force.",
+                            },
+                            "draft": _COST_OR_NULL,
+                            "change_cents": {"type": ["integer", "null"]},
+                        },
+                    },
+                    {"type": "null", "description": "A seller has no projection."},
+                ]
+            },
         },
     },
     "Credentials": {

@@ -5,6 +5,13 @@ the sales figures and call these; nothing here does I/O.
 Money is integer cents. Shares of pay in revenue or margin are decimal strings rounded
 half-even to six places (``"0.067857"``, 6.7857 %), from the exact integers the same answer
 carries (``pay_cents`` / ``revenue_cents``); null when the figure is 0 or less.
+
+**Projected pay** (``projected``): the pay at the month's end, from the seller's projection of
+the month (``Outlook``: the period-end revenue the projection route answers, its mid and the
+bounds of its 80 % interval), the margin projected at the margin rate to date
+(``compute.projected_figures``). Low and high are the pay *at* the low and high revenue, each
+a whole pay (base + commission + bonus = total at each end); a team's projected totals are
+the sum of the sellers' mids only, since sums of bounds are no interval (``docs/api.md``).
 """
 
 from __future__ import annotations
@@ -18,13 +25,25 @@ from zoneinfo import ZoneInfo
 
 from app.api.lookups import Figures
 from app.api.periods import BadParameter, DateRange, parse_choice, parse_date
-from app.pay.compute import BasisFigures, Pay, PayCost, pay, pay_cost
+from app.pay.compute import (
+    BasisFigures,
+    Pay,
+    PayCost,
+    pay,
+    pay_cost,
+    projected_figures,
+    projected_pay,
+)
 from app.pay.plans import PERIODS, PlanHistory, PlanVersion, plan_for, to_json
 from app.reference import ReferenceCatalogue
 
 FALLBACK_TIME_ZONE = "America/Sao_Paulo"
 """The zone of a store the reference data does not know: the canonical layout's default."""
 SHARE_PLACES = 6
+BAND = "80%"
+"""The interval a projected pay's low and high come from: the projection's 80 % one (a
+seller's month at 95 % is too wide to act on; the projection route answers both)."""
+ENDS = ("mid", "low", "high")
 
 
 def store_today(catalogue: ReferenceCatalogue, store_id: str, now: datetime) -> date:
@@ -60,6 +79,12 @@ def month_to_date(as_of: date) -> DateRange:
     """The month containing ``as_of``, up to and including ``as_of``: the sales a pay answer
     counts."""
     return DateRange(as_of.replace(day=1), as_of)
+
+
+def month_end(day: date) -> date:
+    """The last day of the month containing ``day``."""
+    following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
 
 
 def period_head(period: str, span: DateRange) -> dict[str, str]:
@@ -144,9 +169,11 @@ def _decimal(value: Fraction) -> str:
     return f"{sign}{whole}.{part:0{SHARE_PLACES}d}"
 
 
-def pay_json(result: Pay, plan: PlanVersion) -> dict[str, Any]:
-    """Every figure of a seller's pay, in cents; ``projected`` stays null until the forecasts
-    exist (``docs/api.md``, "Pay")."""
+def pay_json(
+    result: Pay, plan: PlanVersion, projected: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Every figure of a seller's pay, in cents; ``projected`` is ``projected_json``'s, or
+    null without a projection (``docs/api.md``, "Pay")."""
     tier = result.next_tier
     return {
         "plan_id": result.plan_id,
@@ -171,7 +198,7 @@ def pay_json(result: Pay, plan: PlanVersion) -> dict[str, Any]:
             "missing_cents": tier.missing_cents,
             "adds_cents": tier.adds_cents,
         },
-        "projected": None,
+        "projected": projected,
     }
 
 
@@ -179,12 +206,76 @@ def basis_of(figures: Figures) -> BasisFigures:
     return BasisFigures.of(figures)
 
 
-def seller_pay(plan: PlanVersion, figures: Figures) -> dict[str, Any]:
-    """One seller's pay row: the figures it is computed from, and the pay."""
+def seller_pay(
+    plan: PlanVersion, figures: Figures, outlook: Outlook | None = None
+) -> dict[str, Any]:
+    """One seller's pay row: the figures it is computed from, the pay, and the pay projected
+    from ``outlook`` (null without one)."""
     return {
         "revenue_cents": figures["revenue_cents"],
         "margin_cents": figures["margin_cents"],
-        **pay_json(pay(plan, basis_of(figures)), plan),
+        **pay_json(
+            pay(plan, basis_of(figures)),
+            plan,
+            None if outlook is None else projected_json(plan, figures, outlook),
+        ),
+    }
+
+
+# -- projected pay ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Outlook:
+    """A seller's revenue at the end of the month (the whole month's, not the rest alone)."""
+
+    method: str
+    """``forecast``: the seller's projection of the month (``period_end.revenue``);
+    ``final``: the month is over, the figures are the actual; ``no_history``: the seller sold
+    nothing in the year before (no forecast): the actual to date, nothing more expected."""
+    mid: int
+    low: int
+    high: int
+
+    @classmethod
+    def final(cls, figures: Figures) -> Outlook:
+        revenue = figures["revenue_cents"]
+        return cls("final", revenue, revenue, revenue)
+
+    @classmethod
+    def of_projection(cls, answer: Mapping[str, Any], figures: Figures) -> Outlook:
+        """From a projection answer (``ProjectionService.answer``) of the whole month: its
+        ``period_end`` revenue, mid and the 80 % bounds (``BAND``)."""
+        period_end = answer.get("period_end")
+        if period_end is None:
+            revenue = figures["revenue_cents"]
+            return cls("no_history", revenue, revenue, revenue)
+        end = period_end["revenue"]
+        return cls("forecast", end["mid"], end["low80"], end["high80"])
+
+
+def projected_json(plan: PlanVersion, figures: Figures, outlook: Outlook) -> dict[str, Any]:
+    """The pay at the month's end under ``plan``: at the projected revenue's mid, low and high,
+    the margin at the margin rate to date. ``next_tier_reached`` and ``quota_met`` are the
+    mid's: a tier above the one reached to date, and the quota bonus."""
+    actual = basis_of(figures)
+    ends = {end: projected_figures(actual, getattr(outlook, end)) for end in ("low", "mid", "high")}
+    result = projected_pay(plan, actual, ends["low"], ends["mid"], ends["high"])
+    at = {"mid": result.mid, "low": result.low, "high": result.high}
+
+    def each(figure: str) -> dict[str, int]:
+        return {end: getattr(at[end], figure) for end in ENDS}
+
+    return {
+        "method": outlook.method,
+        "band": BAND,
+        "revenue_cents": {end: ends[end].revenue_cents for end in ENDS},
+        "margin_cents": {end: ends[end].margin_cents for end in ENDS},
+        "commission_cents": each("commission_cents"),
+        "bonus_cents": each("bonus_cents"),
+        "total_cents": each("total_cents"),
+        "next_tier_reached": result.mid.tier_index > result.actual.tier_index,
+        "quota_met": result.mid.quota_met,
     }
 
 
@@ -208,9 +299,16 @@ def team_members(
     ]
 
 
-def team_pay(history: PlanHistory, members: Sequence[TeamSeller], as_of: date) -> dict[str, Any]:
+def team_pay(
+    history: PlanHistory,
+    members: Sequence[TeamSeller],
+    as_of: date,
+    outlooks: Mapping[str, Outlook] | None = None,
+) -> dict[str, Any]:
     """The team's pay rows and their totals. Every member has a plan: the caller answers 404
-    when the store has no plan in force (``no_plan``)."""
+    when the store has no plan in force (``no_plan``). ``outlooks`` by seller id: a member
+    without one has ``projected`` null, and so have the totals."""
+    outlooks = outlooks or {}
     rows: list[dict[str, Any]] = []
     for member in members:
         plan = plan_for(history, member.seller_id, as_of)
@@ -219,7 +317,7 @@ def team_pay(history: PlanHistory, members: Sequence[TeamSeller], as_of: date) -
             {
                 "seller_id": member.seller_id,
                 "display_name": member.display_name,
-                **seller_pay(plan, member.figures),
+                **seller_pay(plan, member.figures, outlooks.get(member.seller_id)),
             }
         )
     revenue = sum(row["revenue_cents"] for row in rows)
@@ -237,18 +335,50 @@ def team_pay(history: PlanHistory, members: Sequence[TeamSeller], as_of: date) -
             "total_cents": total,
             "of_revenue": share(total, revenue),
             "of_margin": share(total, margin),
-            "projected": None,
+            "projected": projected_totals([row["projected"] for row in rows]),
         },
     }
 
 
+def projected_totals(projected: Sequence[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The team's projected pay: the sum of the sellers' mids (the sums of their lows and
+    highs would be no interval of the team's), with its shares of the projected revenue and
+    margin. Null when a seller has no projection (or there are no sellers)."""
+    if not projected or any(row is None for row in projected):
+        return None
+    rows = [row for row in projected if row is not None]
+
+    def mid(figure: str) -> int:
+        return sum(row[figure]["mid"] for row in rows)
+
+    total, revenue, margin = mid("total_cents"), mid("revenue_cents"), mid("margin_cents")
+    return {
+        "revenue_cents": revenue,
+        "margin_cents": margin,
+        "commission_cents": mid("commission_cents"),
+        "bonus_cents": mid("bonus_cents"),
+        "total_cents": total,
+        "of_revenue": share(total, revenue),
+        "of_margin": share(total, margin),
+    }
+
+
 def simulation(
-    history: PlanHistory | None, draft: PlanVersion, members: Sequence[TeamSeller], as_of: date
+    history: PlanHistory | None,
+    draft: PlanVersion,
+    members: Sequence[TeamSeller],
+    as_of: date,
+    outlooks: Mapping[str, Outlook] | None = None,
 ) -> dict[str, Any]:
     """Each member's pay for the period to date under the plan in force and under the store's
     plans as they would be with ``draft`` saved and in force for the period (its
     ``effective_from`` aside: the question is what this period would pay). A member without a
-    plan either way has null there, and so do the totals of that side. Saves nothing."""
+    plan either way has null there, and so do the totals of that side. Saves nothing.
+
+    With ``outlooks`` (by seller id), each side's ``projected`` is the pay at the month's end
+    under that side's plan, and the answer's ``projected`` the team's at the mids, with the
+    pay cost's shares of the projected revenue and margin (``simulation_projected``)."""
+    outlooks = outlooks or {}
     rows: list[dict[str, Any]] = []
     current_total: int | None = 0
     draft_total: int | None = 0
@@ -260,14 +390,19 @@ def simulation(
         then = None if proposed is None else pay(proposed, basis)
         current_total = _add(current_total, now)
         draft_total = _add(draft_total, then)
+        outlook = outlooks.get(member.seller_id)
         rows.append(
             {
                 "seller_id": member.seller_id,
                 "display_name": member.display_name,
                 "revenue_cents": basis.revenue_cents,
                 "margin_cents": basis.margin_cents,
-                "current": None if now is None or current is None else pay_json(now, current),
-                "draft": None if then is None or proposed is None else pay_json(then, proposed),
+                "current": None
+                if now is None or current is None
+                else pay_json(now, current, _projected(current, member.figures, outlook)),
+                "draft": None
+                if then is None or proposed is None
+                else pay_json(then, proposed, _projected(proposed, member.figures, outlook)),
                 "change_cents": None
                 if now is None or then is None
                 else then.total_cents - now.total_cents,
@@ -289,8 +424,50 @@ def simulation(
             if current_total is None or draft_total is None
             else draft_total - current_total,
         },
-        "projected": None,
+        "projected": simulation_projected(rows)
+        if rows and all(member.seller_id in outlooks for member in members)
+        else None,
     }
+
+
+def simulation_projected(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The team's projected pay cost under each side, at the sellers' mids: ``pay_cents`` and
+    its shares of the team's projected revenue and margin (the sums of the mids), beside the
+    period to date's ``totals``. A side is null when a seller has no plan on it."""
+    team = BasisFigures(
+        sum(_mid_of(row, "revenue_cents") for row in rows),
+        sum(_mid_of(row, "margin_cents") for row in rows),
+    )
+    sides: dict[str, int | None] = {}
+    for side in ("current", "draft"):
+        paid: int | None = 0
+        for row in rows:
+            if paid is None or row[side] is None:
+                paid = None
+            else:
+                paid += row[side]["projected"]["total_cents"]["mid"]
+        sides[side] = paid
+    current, proposed = sides["current"], sides["draft"]
+    return {
+        "revenue_cents": team.revenue_cents,
+        "margin_cents": team.margin_cents,
+        "current": None if current is None else cost_json(pay_cost(current, team)),
+        "draft": None if proposed is None else cost_json(pay_cost(proposed, team)),
+        "change_cents": None if current is None or proposed is None else proposed - current,
+    }
+
+
+def _mid_of(row: Mapping[str, Any], figure: str) -> int:
+    """A simulation row's projected figure at the mid: the same under either side's plan (the
+    revenue is the projection's; the margin its rate to date's)."""
+    side = row["current"] if row["current"] is not None else row["draft"]
+    return int(side["projected"][figure]["mid"])
+
+
+def _projected(
+    plan: PlanVersion, figures: Figures, outlook: Outlook | None
+) -> dict[str, Any] | None:
+    return None if outlook is None else projected_json(plan, figures, outlook)
 
 
 def _add(total: int | None, result: Pay | None) -> int | None:

@@ -27,7 +27,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -44,8 +44,10 @@ from app.api.auth import Principal, TokenError, User, UserStore, issue_token, ve
 from app.api.lookups import ZERO, Figures, Lookups, add_figures
 from app.api.names import display_name_of, seller_name, store_name_of
 from app.api.pay import (
+    Outlook,
     TeamSeller,
     in_force,
+    month_end,
     month_to_date,
     parse_as_of,
     parse_period,
@@ -472,10 +474,11 @@ async def simulate_store_plan(
         raise _invalid_plan(error) from None
     extra = [draft.seller_id] if draft.seller_id is not None else []
     team = await _pay_team(ctx, store_id, span, extra)
+    outlooks = await _outlooks(ctx, store_id, span, team)
     return {
         **_store_head(ctx, store_id),
         **period_head(period, span),
-        **simulation(history, draft, team, span.last),
+        **simulation(history, draft, team, span.last, outlooks),
     }
 
 
@@ -490,11 +493,12 @@ async def store_seller_pay(
     if plan is None:
         raise _no_plan(store_id, span.last)
     figures = await ctx.lookups.summary(store_id, seller_id, span, ctx.live_start())
+    outlooks = await _outlooks(ctx, store_id, span, [TeamSeller(seller_id, seller_id, figures)])
     return {
         **_store_head(ctx, store_id),
         **_seller_head(ctx, principal, seller_id),
         **period_head(period, span),
-        **seller_pay(plan, figures),
+        **seller_pay(plan, figures, (outlooks or {}).get(seller_id)),
     }
 
 
@@ -510,10 +514,11 @@ async def store_pay(
     if history is None or in_force(history, None, span.last) is None:
         raise _no_plan(store_id, span.last)
     team = await _pay_team(ctx, store_id, span)
+    outlooks = await _outlooks(ctx, store_id, span, team)
     return {
         **_store_head(ctx, store_id),
         **period_head(period, span),
-        **team_pay(history, team, span.last),
+        **team_pay(history, team, span.last, outlooks),
     }
 
 
@@ -543,6 +548,46 @@ async def _pay_team(
     # Everyone listed sold in the store or works there: their names are the store's to see.
     names = {seller: ctx.catalogue.seller_name(seller) for seller in figures}
     return team_members(figures, names, listed)
+
+
+async def _outlooks(
+    ctx: ApiContext, store_id: str, span: DateRange, members: Sequence[TeamSeller]
+) -> dict[str, Outlook] | None:
+    """Each member's revenue at the end of ``span``'s month, for the projected pay
+    (``docs/api.md``, "Pay"). A month over by ``as_of`` (its last day, past in the store's
+    time zone): the actual. Else the seller's projection of the whole month, the answer of
+    ``GET .../sellers/{seller}/projection?from=<first>&to=<last>``, with ``as_of`` when
+    ``as_of`` is a closed day of the store's event clock and live otherwise (``as_of`` is the
+    day in progress). The members' projections are asked concurrently; their forecasters
+    come from the service's cache (one replay per seller and closed day). A member whose
+    projection cannot be asked (its range too far from the store's clock) has none; so has
+    everyone where this worker computes no projections (None)."""
+    service = ctx.projections
+    if service is None:
+        return None
+    last = month_end(span.first)
+    today = ctx.store_today(store_id)
+    if span.last == last and span.last < today:
+        return {member.seller_id: Outlook.final(member.figures) for member in members}
+    clock = service.clock(store_id)
+    query = {"from": span.first.isoformat(), "to": last.isoformat()}
+    if clock is not None and span.last <= clock.last_closed_day:
+        query["as_of"] = span.last.isoformat()
+
+    async def outlook(member: TeamSeller) -> Outlook | None:
+        try:
+            answer = await service.answer(store_id, member.seller_id, query, today)
+        except BadParameter as error:
+            log.info("no projected pay for %s/%s: %s", store_id, member.seller_id, error)
+            return None
+        return Outlook.of_projection(answer, member.figures)
+
+    found = await asyncio.gather(*(outlook(member) for member in members))
+    return {
+        member.seller_id: result
+        for member, result in zip(members, found, strict=True)
+        if result is not None
+    }
 
 
 def _invalid_plan(error: PlanError) -> ApiError:

@@ -149,7 +149,6 @@ def recompute(plan: dict[str, Any], revenue: int, margin: int) -> dict[str, Any]
         "quota_met": met,
         "quota_missing_cents": None if quota is None or met else quota["quota_cents"] - basis,
         "next_tier": next_tier,
-        "projected": None,
     }
 
 
@@ -176,6 +175,10 @@ def figures_of(rows: list[dict[str, Any]]) -> tuple[int, int]:
 
 def month_start(day: date) -> date:
     return day.replace(day=1)
+
+
+def month_last(day: date) -> date:
+    return month_start(month_start(day) + timedelta(days=31)) - timedelta(days=1)
 
 
 @dataclass
@@ -439,6 +442,11 @@ def test_pay_equals_the_recompute_of_the_plan_and_the_sales(scene: Scene) -> Non
         11_000,
     )
     assert before["total_cents"] == 110_000 + 7_231 + 11_000
+    # Projected: the pay at the projection route's period-end mid (live: today is in progress;
+    # Ana sold last month, so her series has a forecast).
+    want_projected = projected_by_hand(scene, ANA, scene.plans["now"], scene.lines[(ANA, "now")])
+    assert want_projected[0] == "forecast"
+    assert_projected(before, want_projected)
 
     # A return in the same month lowers the commission, and here takes the quota away.
     returned = line(ANA, just_now(), -1, "450.25", "300.00")
@@ -460,6 +468,9 @@ def test_pay_equals_the_recompute_of_the_plan_and_the_sales(scene: Scene) -> Non
     assert after["base_cents"] == before["base_cents"] == 110_000
     assert after["next_tier"]["missing_cents"] == 60_407
     assert after["next_tier"]["adds_cents"] == (3_000 + 5_000) - 4_980 + 11_000
+    assert_projected(
+        after, projected_by_hand(scene, ANA, scene.plans["now"], scene.lines[(ANA, "now")])
+    )
 
     # Bia: her override, on margin, retroactive: 77,732 of margin, all at 12,5 %: 9,716.5,
     # half-even to 9,716 (half-up would say 9,717); the R$ 50 bonus is met.
@@ -475,6 +486,10 @@ def test_pay_equals_the_recompute_of_the_plan_and_the_sales(scene: Scene) -> Non
         5_000,
     )
     assert (bia["plan_scope"], bia["total_cents"]) == ("seller", 120_000 + 9_716 + 5_000)
+    # Her first sales are today's: no closed day learned, no forecast: her pay to date.
+    want_bia = projected_by_hand(scene, BIA, scene.plans["bia"], scene.lines[(BIA, "now")])
+    assert want_bia[0] == "no_history"
+    assert_projected(bia, want_bia)
 
     # Last month, as it stood on the 15th and at its end: the plan in force then (version 1).
     mid = pay_of(scene, ANA, "manager", scene.last_month.replace(day=15))
@@ -484,6 +499,17 @@ def test_pay_equals_the_recompute_of_the_plan_and_the_sales(scene: Scene) -> Non
         scene.plans["last"],
     )
     assert (mid["plan_version"], mid["basis_cents"], mid["total_cents"]) == (1, 270_000, 123_600)
+    # As it was projected on the 15th (a closed day): the projection as of the 15th.
+    assert_projected(
+        mid,
+        projected_by_hand(
+            scene,
+            ANA,
+            scene.plans["last"],
+            scene.lines[(ANA, "last")][:1],
+            scene.last_month.replace(day=15),
+        ),
+    )
     end = pay_of(scene, ANA, "manager", last_day)
     assert_pay(
         end,
@@ -492,6 +518,12 @@ def test_pay_equals_the_recompute_of_the_plan_and_the_sales(scene: Scene) -> Non
     )
     # 450,000 would pay 28,000 of commission: capped at 25,000.
     assert (end["commission_cents"], end["capped"], end["next_tier"]) == (25_000, True, None)
+    # The month is over: its projected pay is its pay.
+    assert end["projected"]["method"] == "final"
+    ends = ("mid", "low", "high")
+    assert end["projected"]["total_cents"] == dict.fromkeys(ends, end["total_cents"])
+    assert end["projected"]["revenue_cents"] == dict.fromkeys(ends, 450_000)
+    assert end["total_cents"] == 100_000 + 25_000 + 10_000  # the bonus: 10 % of the base
     assert (end["from"], end["to"], end["as_of"]) == (
         scene.last_month.isoformat(),
         last_day.isoformat(),
@@ -507,6 +539,51 @@ def pay_of(scene: Scene, seller: str, who: str, as_of: date | None = None) -> di
 def assert_pay(got: dict[str, Any], want: dict[str, Any], plan: dict[str, Any]) -> None:
     assert {name: got[name] for name in want} == want
     assert (got["plan_id"], got["plan_version"]) == (plan["plan_id"], plan["version"])
+
+
+def projected_by_hand(
+    scene: Scene,
+    seller: str,
+    plan: dict[str, Any],
+    lines: list[dict[str, Any]],
+    as_of: date | None = None,
+) -> tuple[str, dict[str, int], int]:
+    """The projected pay of docs/api.md ("Pay"), from the projection route's answer for the
+    seller's month and the recompute above: (method, revenue mid/low/high, total at the mid).
+    The month is ``as_of``'s (default: this one), asked as of ``as_of`` (a closed day) or live;
+    the margin at the margin rate to date, half-even to the cent."""
+    revenue, margin = figures_of(lines)
+    first = month_start(as_of or scene.today)
+    query = f"?from={first}&to={month_last(first)}" + (f"&as_of={as_of}" if as_of else "")
+    answer = scene.get(f"{BASE}/sellers/{segment(seller)}/projection{query}", "manager")
+    end = answer["period_end"]
+    if end is None:  # nothing learned: the actual to date, nothing more expected
+        return (
+            "no_history",
+            dict.fromkeys(("mid", "low", "high"), revenue),
+            recompute(plan, revenue, margin)["total_cents"],
+        )
+    bounds = end["revenue"]
+    mid = bounds["mid"]
+    margin_mid = half_even(Fraction(margin * mid, revenue)) if revenue > 0 else margin
+    return (
+        "forecast",
+        {"mid": mid, "low": bounds["low80"], "high": bounds["high80"]},
+        recompute(plan, mid, margin_mid)["total_cents"],
+    )
+
+
+def assert_projected(got: dict[str, Any], want: tuple[str, dict[str, int], int]) -> None:
+    method, revenue, total = want
+    projected = got["projected"]
+    assert (projected["method"], projected["band"]) == (method, "80%"), projected
+    assert projected["revenue_cents"] == revenue
+    assert projected["total_cents"]["mid"] == total, (projected, total)
+    for end in ("mid", "low", "high"):
+        parts = got["base_cents"] + sum(
+            projected[name][end] for name in ("commission_cents", "bonus_cents")
+        )
+        assert projected["total_cents"][end] == parts
 
 
 def test_the_team_pay_adds_up_every_seller(scene: Scene) -> None:
@@ -536,7 +613,19 @@ def test_the_team_pay_adds_up_every_seller(scene: Scene) -> None:
     )
     assert totals["of_revenue"] == decimal6(Fraction(total, revenue))
     assert totals["of_margin"] == decimal6(Fraction(total, margin))
-    assert totals["projected"] is None and all(row["projected"] is None for row in rows.values())
+    lines = {ANA: scene.lines[(ANA, "now")], BIA: scene.lines[(BIA, "now")], CAIO: []}
+    want = {
+        seller: projected_by_hand(scene, seller, plans[seller], lines[seller]) for seller in rows
+    }
+    for seller, row in rows.items():
+        assert_projected(row, want[seller])
+    # Caio never sold: no forecast, his base.
+    assert want[CAIO][0] == "no_history" and want[CAIO][2] == 110_000
+    projected = totals["projected"]
+    mids = sum(total for _, _, total in want.values())
+    revenue_mid = sum(revenue["mid"] for _, revenue, _ in want.values())
+    assert (projected["total_cents"], projected["revenue_cents"]) == (mids, revenue_mid)
+    assert projected["of_revenue"] == decimal6(Fraction(mids, revenue_mid))
     # A seller's own answer and the team's row agree.
     assert {k: v for k, v in pay_of(scene, ANA, "ana").items() if k in rows[ANA]} == {
         k: v for k, v in rows[ANA].items() if k != "display_name"
@@ -581,7 +670,7 @@ def test_a_simulation_answers_both_plans_and_saves_nothing(scene: Scene) -> None
     answer = scene.send("POST", f"{BASE}/plan/simulate", "manager", draft)
     assert answer.status == 200, answer.body
     result = answer.body
-    assert result["draft"]["version"] == 3 and result["projected"] is None
+    assert result["draft"]["version"] == 3
     numbered = {**draft, "version": 3, "store_id": STORE.store_id}
     rows = {row["seller_id"]: row for row in result["sellers"]}
     assert list(rows) == [ANA, BIA, CAIO]
@@ -613,6 +702,21 @@ def test_a_simulation_answers_both_plans_and_saves_nothing(scene: Scene) -> None
             "of_margin": decimal6(Fraction(paid, margin)),
         }
     assert totals["change_cents"] == totals["draft"]["pay_cents"] - totals["current"]["pay_cents"]
+    # Projected: each side's pay at each seller's projected mid, and the team's cost.
+    lines = {ANA: scene.lines[(ANA, "now")], BIA: scene.lines[(BIA, "now")], CAIO: []}
+    paid_mid: dict[str, int] = {}
+    for side, plans in (("current", current), ("draft", proposed)):
+        wanted = {s: projected_by_hand(scene, s, plans[s], lines[s]) for s in rows}
+        for seller, row in rows.items():
+            assert_projected(row[side], wanted[seller])
+        paid_mid[side] = sum(total for _, _, total in wanted.values())
+        revenue_mid = sum(revenue["mid"] for _, revenue, _ in wanted.values())
+        assert result["projected"][side]["pay_cents"] == paid_mid[side]
+        assert result["projected"][side]["of_revenue"] == decimal6(
+            Fraction(paid_mid[side], revenue_mid)
+        )
+    assert result["projected"]["revenue_cents"] == revenue_mid
+    assert result["projected"]["change_cents"] == paid_mid["draft"] - paid_mid["current"]
     # Saved nothing: the same history, the same pay.
     assert scene.get(f"{BASE}/plan", "manager") == before
     assert pay_of(scene, ANA, "ana")["commission_cents"] == 4_980

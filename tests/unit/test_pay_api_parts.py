@@ -9,9 +9,11 @@ not with ``app/pay/compute.py``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -20,12 +22,15 @@ import pytest
 from agents.plans import PlanFollower, PlanStore
 from app.api.openapi import document
 from app.api.pay import (
+    Outlook,
     TeamSeller,
     draft_applies,
+    month_end,
     month_to_date,
     parse_as_of,
     parse_period,
     plan_view,
+    projected_json,
     seller_pay,
     share,
     simulation,
@@ -34,7 +39,7 @@ from app.api.pay import (
     team_pay,
 )
 from app.api.periods import BadParameter, DateRange
-from app.api.routes import ROUTES
+from app.api.routes import ROUTES, _outlooks
 from app.metrics import WorkerMetrics, render
 from app.pay.catalogue import PlanCatalogue, decode_history
 from app.pay.editing import (
@@ -578,3 +583,258 @@ def test_sellers_of_the_reference_data_are_named() -> None:
     assert team == [
         TeamSeller("s-1", "Ana Lima", {"revenue_cents": 0, "margin_cents": 0, "lines": 0})
     ]
+
+
+# --------------------------------------------------------------------------- projected pay
+# The plan of docs/pay.md (base 180,000; 1 % to 3,000,000, 2 % above; 30,000 from 4,000,000;
+# commission capped at 150,000), worked out by hand at each end.
+
+
+def forecast(mid: int, low: int, high: int) -> Outlook:
+    return Outlook("forecast", mid, low, high)
+
+
+def test_the_projected_pay_is_the_pay_at_each_end_of_the_projection() -> None:
+    plan = parse_plan({**body(), "version": 1, "store_id": STORE})
+    # To date: 2,000,000 of revenue, 800,000 of margin (a 40 % margin rate).
+    row = seller_pay(plan, figures(2_000_000, 800_000), forecast(4_500_000, 3_500_000, 5_500_000))
+    assert row["total_cents"] == 180_000 + 20_000  # the pay to date is unchanged
+    projected = row["projected"]
+    assert (projected["method"], projected["band"]) == ("forecast", "80%")
+    assert projected["revenue_cents"] == {"mid": 4_500_000, "low": 3_500_000, "high": 5_500_000}
+    # The margin at the rate to date: 40 % of each.
+    assert projected["margin_cents"] == {"mid": 1_800_000, "low": 1_400_000, "high": 2_200_000}
+    # Mid: 1 % x 3,000,000 + 2 % x 1,500,000 = 60,000, the quota met: 180,000 + 60,000 + 30,000.
+    # Low: 30,000 + 2 % x 500,000 = 40,000, no bonus. High: 30,000 + 2 % x 2,500,000 = 80,000.
+    assert projected["commission_cents"] == {"mid": 60_000, "low": 40_000, "high": 80_000}
+    assert projected["bonus_cents"] == {"mid": 30_000, "low": 0, "high": 30_000}
+    assert projected["total_cents"] == {"mid": 270_000, "low": 220_000, "high": 290_000}
+    # Tier 0 to date, tier 1 at the mid.
+    assert (projected["next_tier_reached"], projected["quota_met"]) == (True, True)
+    schema = SCHEMAS["PayFigures"]["properties"]["projected"]["oneOf"][0]
+    assert set(schema["properties"]) == set(projected) == set(schema["required"])
+    assert set(schema["properties"]["total_cents"]["properties"]) == set(projected["total_cents"])
+
+
+def test_a_margin_plan_projects_the_margin_at_the_rate_to_date() -> None:
+    plan = parse_plan(
+        {
+            **body(basis="margin", base_pay_cents=100_000, quota_bonus=None),
+            "tiers": [{"threshold_cents": 0, "rate": "0.1"}],
+            "commission_cap_cents": None,
+            "version": 1,
+            "store_id": STORE,
+        }
+    )
+    projected = projected_json(plan, figures(300_000, 100_001), forecast(450_000, 300_001, 600_000))
+    # 100,001 x 450,000 / 300,000 = 150,001.5: half-even to 150,002;
+    # 100,001 x 300,001 / 300,000 = 100,001.33 -> 100,001; 100,001 x 2 = 200,002.
+    assert projected["margin_cents"] == {"mid": 150_002, "low": 100_001, "high": 200_002}
+    # 10 % of each: 15,000.2 -> 15,000; 10,000.1 -> 10,000; 20,000.2 -> 20,000.
+    assert projected["commission_cents"] == {"mid": 15_000, "low": 10_000, "high": 20_000}
+    assert projected["total_cents"] == {"mid": 115_000, "low": 110_000, "high": 120_000}
+    assert (projected["next_tier_reached"], projected["quota_met"]) == (False, False)
+    # Without revenue to date there is no rate: the margin to date.
+    none_yet = projected_json(plan, figures(0, 0), forecast(450_000, 300_000, 600_000))
+    assert none_yet["margin_cents"] == {"mid": 0, "low": 0, "high": 0}
+    assert none_yet["total_cents"]["mid"] == 100_000
+
+
+def test_an_outlook_is_read_from_the_projection_of_the_month() -> None:
+    answer = {
+        "period_end": {
+            "revenue": {
+                "mid": 27_379_515,
+                "low80": 19_483_365,
+                "high80": 35_275_665,
+                "low95": 15_028_435,
+                "high95": 39_730_596,
+            },
+            "units": {},
+        }
+    }
+    so_far = figures(1_299_566, 500_000)
+    assert Outlook.of_projection(answer, so_far) == Outlook(
+        "forecast", 27_379_515, 19_483_365, 35_275_665
+    )
+    # No forecast (no sale in the year before): nothing more expected than the actual.
+    assert Outlook.of_projection({"period_end": None}, so_far) == Outlook(
+        "no_history", 1_299_566, 1_299_566, 1_299_566
+    )
+    assert Outlook.final(so_far) == Outlook("final", 1_299_566, 1_299_566, 1_299_566)
+    plan = parse_plan({**body(), "version": 1, "store_id": STORE})
+    row = seller_pay(plan, so_far, Outlook.final(so_far))
+    # A month over: the projected pay is the pay, at every end.
+    assert row["projected"]["total_cents"] == dict.fromkeys(("mid", "low", "high"), 192_996)
+    assert row["total_cents"] == 180_000 + 12_996  # 1 % of 1,299,566 = 12,995.66 -> 12,996
+    assert row["projected"]["next_tier_reached"] is False
+
+
+def test_the_months_last_day() -> None:
+    assert month_end(date(2026, 2, 10)) == date(2026, 2, 28)
+    assert month_end(date(2028, 2, 1)) == date(2028, 2, 29)
+    assert month_end(date(2026, 12, 31)) == date(2026, 12, 31)
+    assert month_end(date(2026, 4, 30)) == date(2026, 4, 30)
+
+
+def test_the_teams_projected_totals_are_the_sums_of_the_mids() -> None:
+    history = saved(body())
+    members = [
+        TeamSeller("s-ana", "Ana", figures(2_000_000, 800_000)),
+        TeamSeller("s-bruno", "Bruno", figures(1_000_000, 400_000)),
+    ]
+    outlooks = {
+        "s-ana": forecast(4_500_000, 3_500_000, 5_500_000),
+        "s-bruno": forecast(2_500_000, 2_000_000, 3_000_000),
+    }
+    answer = team_pay(history, members, date(2026, 3, 15), outlooks)
+    rows = {row["seller_id"]: row for row in answer["sellers"]}
+    # Bruno at 2,500,000: 1 % = 25,000, no bonus: 205,000; at 2,000,000 and 3,000,000:
+    # 200,000 and 210,000.
+    assert rows["s-bruno"]["projected"]["total_cents"] == {
+        "mid": 205_000,
+        "low": 200_000,
+        "high": 210_000,
+    }
+    # The docs/pay.md what-if's figures: 270,000 + 205,000 over 7,000,000 and 2,800,000.
+    assert answer["totals"]["projected"] == {
+        "revenue_cents": 7_000_000,
+        "margin_cents": 2_800_000,
+        "commission_cents": 60_000 + 25_000,
+        "bonus_cents": 30_000,
+        "total_cents": 475_000,
+        "of_revenue": "0.067857",
+        "of_margin": "0.169643",
+    }
+    schema = SCHEMAS["TeamPay"]["properties"]["totals"]["properties"]["projected"]["oneOf"][0]
+    assert set(schema["properties"]) == set(answer["totals"]["projected"])
+    # A seller without a projection: theirs is null, and so are the team's.
+    partial = team_pay(history, members, date(2026, 3, 15), {"s-ana": outlooks["s-ana"]})
+    assert [row["projected"] is None for row in partial["sellers"]] == [False, True]
+    assert partial["totals"]["projected"] is None
+
+
+def test_a_simulation_projects_both_plans_side_by_side() -> None:
+    history = saved(body())
+    draft = draft_from_body(
+        body(
+            tiers=[
+                {"threshold_cents": 0, "rate": "0.01"},
+                {"threshold_cents": 3_000_000, "rate": "0.03"},
+            ]
+        ),
+        STORE,
+        history,
+    )
+    members = [
+        TeamSeller("s-ana", "Ana", figures(2_000_000, 800_000)),
+        TeamSeller("s-bruno", "Bruno", figures(1_000_000, 400_000)),
+    ]
+    outlooks = {
+        "s-ana": forecast(4_500_000, 3_500_000, 5_500_000),
+        "s-bruno": forecast(2_500_000, 2_000_000, 3_000_000),
+    }
+    answer = simulation(history, draft, members, date(2026, 3, 15), outlooks)
+    ana = answer["sellers"][0]
+    assert ana["current"]["projected"]["total_cents"] == {
+        "mid": 270_000,
+        "low": 220_000,
+        "high": 290_000,
+    }
+    # The draft: 30,000 + 3 % x 1,500,000 = 75,000 (+ 30,000 + 180,000); at 3,500,000:
+    # 30,000 + 15,000 (no bonus); at 5,500,000: 30,000 + 75,000 (+ 30,000 + 180,000).
+    assert ana["draft"]["projected"]["total_cents"] == {
+        "mid": 285_000,
+        "low": 225_000,
+        "high": 315_000,
+    }
+    # To date (2,000,000: tier 0) the draft changes nothing.
+    assert ana["change_cents"] == 0
+    assert answer["projected"] == {
+        "revenue_cents": 7_000_000,
+        "margin_cents": 2_800_000,
+        "current": {"pay_cents": 475_000, "of_revenue": "0.067857", "of_margin": "0.169643"},
+        "draft": {"pay_cents": 490_000, "of_revenue": "0.070000", "of_margin": "0.175000"},
+        "change_cents": 15_000,
+    }
+    schema = SCHEMAS["Simulation"]["properties"]["projected"]["oneOf"][0]
+    assert set(schema["properties"]) == set(answer["projected"]) == set(schema["required"])
+    # Before any plan is saved: no current side, the draft's alone.
+    first = simulation(
+        PlanHistory(STORE),
+        draft_from_body(body(), STORE, PlanHistory(STORE)),
+        members[1:],
+        date(2026, 3, 15),
+        {"s-bruno": outlooks["s-bruno"]},
+    )
+    assert first["projected"]["current"] is None and first["projected"]["change_cents"] is None
+    assert first["projected"]["draft"]["pay_cents"] == 205_000
+    # Without projections: null, as before.
+    assert simulation(history, draft, members, date(2026, 3, 15))["projected"] is None
+
+
+class FakeProjections:
+    """The two things ``_outlooks`` asks of ``ProjectionService``."""
+
+    def __init__(self, clock_day: date | None, period_end: dict[str, Any] | None) -> None:
+        self.clock_day = clock_day
+        self.period_end = period_end
+        self.asked: list[tuple[str | None, dict[str, str]]] = []
+
+    def clock(self, store_id: str) -> Any:
+        if self.clock_day is None:
+            return None
+        return SimpleNamespace(
+            day=self.clock_day, last_closed_day=date.fromordinal(self.clock_day.toordinal() - 1)
+        )
+
+    async def answer(
+        self, store_id: str, seller_id: str | None, query: dict[str, str], fallback: date
+    ) -> dict[str, Any]:
+        self.asked.append((seller_id, dict(query)))
+        if seller_id == "s-far":
+            raise BadParameter("'to' is too far to forecast")
+        return {"period_end": self.period_end}
+
+
+def outlooks_of(
+    service: FakeProjections | None, as_of: date, today: date = date(2026, 3, 20)
+) -> dict[str, Outlook] | None:
+    ctx = SimpleNamespace(projections=service, store_today=lambda store_id: today)
+    members = [
+        TeamSeller("s-ana", "Ana", figures(700, 300)),
+        TeamSeller("s-far", "F", figures(0, 0)),
+    ]
+    return asyncio.run(_outlooks(ctx, STORE, month_to_date(as_of), members))  # type: ignore[arg-type]
+
+
+def test_the_projection_asked_follows_as_of_and_the_event_clock() -> None:
+    end = {"revenue": {"mid": 900, "low80": 800, "high80": 1_000}}
+    # as_of a closed day (the clock is on the 20th, the 19th closed): as of that day.
+    service = FakeProjections(date(2026, 3, 20), end)
+    found = outlooks_of(service, date(2026, 3, 12))
+    assert found == {"s-ana": Outlook("forecast", 900, 800, 1_000)}  # s-far: none
+    assert service.asked[0] == (
+        "s-ana",
+        {"from": "2026-03-01", "to": "2026-03-31", "as_of": "2026-03-12"},
+    )
+    # as_of the day in progress: the live projection.
+    service = FakeProjections(date(2026, 3, 20), end)
+    outlooks_of(service, date(2026, 3, 20))
+    assert service.asked[0] == ("s-ana", {"from": "2026-03-01", "to": "2026-03-31"})
+    # A month over by as_of: the actual, nothing asked.
+    service = FakeProjections(date(2026, 3, 20), end)
+    assert outlooks_of(service, date(2026, 2, 28)) == {
+        "s-ana": Outlook("final", 700, 700, 700),
+        "s-far": Outlook("final", 0, 0, 0),
+    }
+    assert service.asked == []
+    # ... but the month's last day while it is today is still projected.
+    service = FakeProjections(date(2026, 3, 31), end)
+    outlooks_of(service, date(2026, 3, 31), today=date(2026, 3, 31))
+    assert service.asked[0] == ("s-ana", {"from": "2026-03-01", "to": "2026-03-31"})
+    # A store without a sale yet, and a worker without projections.
+    assert outlooks_of(FakeProjections(None, None), date(2026, 3, 12)) == {
+        "s-ana": Outlook("no_history", 700, 700, 700)
+    }
+    assert outlooks_of(None, date(2026, 3, 12)) is None
