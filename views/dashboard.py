@@ -126,6 +126,22 @@ def pay_html(session: Session, pay: dict[str, Any] | None) -> str:
     data = (
         f'data-missing="{tier["missing_cents"]}" data-adds="{tier["adds_cents"]}"' if tier else ""
     )
+    projected = pay.get("projected")
+    if projected and projected.get("method") == "forecast":
+        total = projected["total_cents"]
+        words_end = t(
+            "pay.projected_band",
+            low=i18n.money(total["low"], locale),
+            high=i18n.money(total["high"], locale),
+        )
+        card += (
+            f'<div class="kpi" role="group" aria-label="{html.escape(t("pay.projected"))}">'
+            f'<span class="kpi-label">{html.escape(t("pay.projected"))}</span>'
+            f'<span class="kpi-value" id="pay-projected" data-raw="{total["mid"]}" '
+            f'data-low="{total["low"]}" data-high="{total["high"]}">'
+            f"{html.escape(i18n.money(total['mid'], locale))}</span>"
+            f'<span class="kpi-change">{html.escape(words_end)}</span></div>'
+        )
     card += (
         f'<div class="kpi" role="group" aria-label="{html.escape(t("pay.next_title"))}">'
         f'<span class="kpi-label">{html.escape(t("pay.next_title"))}</span>'

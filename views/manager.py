@@ -254,9 +254,15 @@ class ManagerPage:
         team_pay: dict[str, Any] | None = None,
     ) -> pd.DataFrame:
         t, locale = self.session.t, self.session.locale
-        names = ("seller", "revenue", "share", "pay", "margin", "orders")
+        names = ("seller", "revenue", "share", "pay", "projected_pay", "margin", "orders")
         columns = [t(f"manager.team.col.{c}") for c in names]
-        paid = {row["seller_id"]: row["total_cents"] for row in (team_pay or {}).get("sellers", [])}
+        rows_paid = (team_pay or {}).get("sellers", [])
+        paid = {row["seller_id"]: row["total_cents"] for row in rows_paid}
+        projected = {
+            row["seller_id"]: row["projected"]["total_cents"]["mid"]
+            for row in rows_paid
+            if row.get("projected")
+        }
         rows = [
             (
                 row.get("display_name") or row["seller_id"],
@@ -265,6 +271,9 @@ class ManagerPage:
                 if store_revenue
                 else i18n.percent(0, locale),
                 i18n.money(paid[row["seller_id"]], locale) if row["seller_id"] in paid else "—",
+                i18n.money(projected[row["seller_id"]], locale)
+                if row["seller_id"] in projected
+                else "—",
                 i18n.money(row["margin_cents"], locale),
                 i18n.number(row["orders"], locale),
             )

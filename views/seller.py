@@ -150,6 +150,7 @@ class SellerPage:
             (t("seller.rank.title"), t("seller.rank.help")),
             (t("projection.title"), t("projection.help")),
             (t("pay.title"), t("pay.help")),
+            (t("pay.projected"), t("pay.projected_help")),
             (t("pay.next_title"), t("pay.next_help")),
         ]
         guide = Tour(self.session, "seller")

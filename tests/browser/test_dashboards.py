@@ -343,6 +343,8 @@ def test_a_manager_sees_the_api_figures_and_a_new_sale_without_reload(
         expected_pay(figures["revenue_cents"]) for figures in month.values()
     )
     assert money(expected_pay(month[SELLER]["revenue_cents"]), "pt_BR") in team
+    headers = " ".join(i["text"] for i in deep(browser, ".tabulator-col-title"))
+    assert "Remuneração projetada (mês)" in headers
     # The cards compare with the period before (the history) and draw its trend.
     assert "sem comparação" not in " ".join(i["text"] for i in deep(browser, ".kpi-change"))
     assert len(deep(browser, ".kpi svg.spark polyline")) == len(MANAGER_KPIS)
@@ -409,7 +411,15 @@ def test_a_seller_sees_only_their_own_figures(browser: WebDriver, stack: Stack) 
     last -= timedelta(days=1)
     path = f"/api/v1/stores/{STORE}/sellers/{SELLER}/projection?from={first}&to={last}"
     shown = wait_for(lambda: deep(browser, "#projection-seller"), "my month's projection")
-    assert int(shown[0]["data"]["mid"]) == stack.api(path)["period_end"]["revenue"]["mid"]
+    month_end = stack.api(path)["period_end"]["revenue"]
+    assert int(shown[0]["data"]["mid"]) == month_end["mid"]
+    # My pay at the month's end: the plan by hand at the projected revenue and its band.
+    projected = wait_for(lambda: deep(browser, "#pay-projected"), "my projected pay")[0]["data"]
+    assert [int(projected[k]) for k in ("raw", "low", "high")] == [
+        expected_pay(month_end["mid"]),
+        expected_pay(month_end["low80"]),
+        expected_pay(month_end["high80"]),
+    ]
     # My pay this month, recomputed here from the plan and my month's revenue.
     pay = wait_for(lambda: deep(browser, "#pay-total"), "my pay")[0]
     assert int(pay["data"]["raw"]) == expected_pay(mine["revenue_cents"])
