@@ -48,6 +48,7 @@ shows about half a second after its batch is committed, plus the refresh."""
 FULL_REFRESH_SECONDS = 30.0
 """Every figure is fetched again at least this often, sales or not (midnight, late events)."""
 TIME_ZONE = ZoneInfo(os.environ.get("DATAAPP_DASHBOARD_TIME_ZONE", "America/Sao_Paulo"))
+"""The zone of a page whose store's is not known (an admin's, a store not yet in ref.stores)."""
 
 CSS = (Path(__file__).parent / "templates" / "dashboard.css").read_text(encoding="utf-8")
 
@@ -62,6 +63,8 @@ class Session:
     api: ApiClient
     locale: str
     me: dict[str, Any]
+    zone: ZoneInfo = TIME_ZONE
+    """The store's time zone: its "today" and "this hour", as the API's buckets are."""
 
     def t(self, key: str, **params: object) -> str:
         return i18n.text(key, self.locale, **params)
@@ -79,8 +82,8 @@ def session_locale() -> str:
     return i18n.resolve_locale(cookie)
 
 
-def today() -> date:
-    return datetime.now(TIME_ZONE).date()
+def today(zone: ZoneInfo = TIME_ZONE) -> date:
+    return datetime.now(zone).date()
 
 
 async def unless_missing(answer: Awaitable[Any]) -> Any | None:
@@ -117,7 +120,7 @@ def pay_html(session: Session, pay: dict[str, Any] | None) -> str:
         words = t("pay.capped")
     elif tier:
         words = t(
-            "pay.next_tier",
+            "pay.next_tier_margin" if pay.get("basis") == "margin" else "pay.next_tier",
             missing=i18n.money(tier["missing_cents"], locale),
             adds=i18n.money(tier["adds_cents"], locale),
         )
@@ -158,11 +161,13 @@ async def projection_of(api: ApiClient, scope: str, span: Span | None) -> dict[s
     return await api.get(f"{scope}/projection", **span.query())
 
 
-async def later_today(api: ApiClient, scope: str, days: Collection[date]) -> dict[date, Figures]:
+async def later_today(
+    api: ApiClient, scope: str, days: Collection[date], zone: ZoneInfo
+) -> dict[date, Figures]:
     """For each of ``days``, the figures of its hours after the current hour of the day
     (``scope`` is a store's or a seller's API path): subtracted from a previous period that
     ends on that day, it is compared with the current one up to the same time."""
-    hour = datetime.now(TIME_ZONE).hour
+    hour = datetime.now(zone).hour
     ordered = sorted(set(days))
     answers = await asyncio.gather(
         *(
@@ -186,7 +191,14 @@ async def open_session() -> Session | str:
         me = await client.get("/api/v1/me")
     except ApiProblem as problem:
         return _problem_key(problem)
-    return Session(client, session_locale(), me)
+    return Session(client, session_locale(), me, zone_of(me.get("store_time_zone")))
+
+
+def zone_of(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name) if name else TIME_ZONE
+    except (ValueError, KeyError):  # an unknown zone name: the default, not a broken page
+        return TIME_ZONE
 
 
 def _problem_key(problem: ApiProblem) -> str:
@@ -404,7 +416,7 @@ class PeriodFilter:
             value=session.t(f"period.{initial}"),
             width=220,
         )
-        start = today()
+        start = today(session.zone)
         self.range = DateRange(
             first=start.isoformat(),
             last=start.isoformat(),
@@ -428,7 +440,8 @@ class PeriodFilter:
         chosen = self.range.span()
         if self.preset() == "custom" and chosen:
             custom = Span(*chosen)
-        return period(self.preset(), today(), custom or Span(today(), today()))
+        now = today(self.session.zone)
+        return period(self.preset(), now, custom or Span(now, now))
 
     def panel(self) -> pn.FlexBox:
         return pn.FlexBox(self.preset_select, self.range, gap="12px", sizing_mode="stretch_width")
@@ -789,7 +802,7 @@ class LiveLoop:
             self._busy = False
 
     def _status(self, key: str, alert: bool = False) -> str:
-        now = datetime.now(TIME_ZONE).strftime("%H:%M:%S")
+        now = datetime.now(self.session.zone).strftime("%H:%M:%S")
         updated = self.session.t("common.updated_at", time=now)
         text = html.escape(self.session.t(key))
         if alert:

@@ -9,6 +9,7 @@ import html
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import panel as pn
@@ -17,7 +18,6 @@ from views import i18n
 from views.api import ApiProblem, segment
 from views.charts import api_grain, dense_series, grain_for, period_dates_label
 from views.dashboard import (
-    TIME_ZONE,
     LiveLoop,
     PeriodFilter,
     ProjectionPanel,
@@ -131,10 +131,11 @@ class ManagerPage:
     async def refresh(self) -> None:
         chosen = self.filter.current()
         store = f"/api/v1/stores/{segment(self.store_id)}"
-        glance = glance_span(today())
+        day = today(self.session.zone)
+        glance = glance_span(day)
         grain = grain_for(chosen.current)
         api = self.session.api
-        glance_ends = [period(preset, today()).previous.last for preset in AT_A_GLANCE]
+        glance_ends = [period(preset, day).previous.last for preset in AT_A_GLANCE]
         (
             current,
             previous,
@@ -151,15 +152,15 @@ class ManagerPage:
             api.get(f"{store}/timeseries", granularity="day", **glance.query()),
             api.get(f"{store}/timeseries", granularity=api_grain(grain), **chosen.current.query()),
             api.get(f"{store}/timeseries", granularity=api_grain(grain), **chosen.previous.query()),
-            later_today(api, store, glance_ends),
-            projection_of(api, store, projection_span(chosen, today())),
+            later_today(api, store, glance_ends, self.session.zone),
+            projection_of(api, store, projection_span(chosen, day)),
         )
         team_pay = await unless_missing(api.get(f"{store}/pay", period="month"))
-        if compares_same_time(chosen, today()):
+        if compares_same_time(chosen, day):
             previous = minus(previous, later[chosen.previous.last])
         series = dense_series(now_points["points"], chosen.current, grain)
         series_before = dense_series(before_points["points"], chosen.previous, grain)
-        self.glance.object = self._glance_html(days["points"], later)
+        self.glance.object = self._glance_html(days["points"], later, day)
         self.kpis.object = kpi_cards(
             self.session,
             "manager",
@@ -168,7 +169,7 @@ class ManagerPage:
             chosen.preset,
         )
         self.chart.show(series, series_before)
-        self.projection.show(projection, projection_span(chosen, today()), series)
+        self.projection.show(projection, projection_span(chosen, day), series)
         dates = period_dates_label(chosen.current, self.session.locale)
         versus = self.session.t(versus_key(chosen.preset))
         self.chart_dates.object = (
@@ -188,14 +189,16 @@ class ManagerPage:
 
     # -- presentation ------------------------------------------------------------------
 
-    def _glance_html(self, points: list[dict[str, Any]], later: dict[date, dict[str, int]]) -> str:
+    def _glance_html(
+        self, points: list[dict[str, Any]], later: dict[date, dict[str, int]], day: date
+    ) -> str:
         """Today, this week and this month side by side, each against the period before up
         to the same time of day."""
         t, locale = self.session.t, self.session.locale
         names = ("revenue_cents", "orders")
         rows = []
         for preset in AT_A_GLANCE:
-            chosen = period(preset, today())
+            chosen = period(preset, day)
             now = sum_days(points, chosen.current, names)
             before = minus(
                 sum_days(points, chosen.previous, names), later[chosen.previous.last], names
@@ -238,7 +241,7 @@ class ManagerPage:
         columns = [t(f"manager.feed.col.{c}") for c in ("time", "amount", "seller", "items")]
         rows = [
             (
-                feed_time(datetime.fromisoformat(sale["event_time"]).astimezone(TIME_ZONE), locale),
+                feed_time(datetime.fromisoformat(sale["event_time"]), locale, self.session.zone),
                 i18n.money(sale["amount_cents"], locale),
                 sale.get("seller_name") or sale["seller_id"],
                 items_text(sale["items"], sale["amount_cents"], t, locale),
@@ -392,10 +395,11 @@ class ManagerPage:
         screen.toolbar[:] = [self.filter.panel()]
 
 
-def feed_time(moment: datetime, locale: str) -> str:
-    """A feed line's moment, short enough for a phone: the time alone today, else with the
-    day (``14:05``, ``03/12 14:05``)."""
-    if moment.date() == today():
+def feed_time(moment: datetime, locale: str, zone: ZoneInfo) -> str:
+    """A feed line's moment in the store's zone, short enough for a phone: the time alone
+    today, else with the day (``14:05``, ``03/12 14:05``)."""
+    moment = moment.astimezone(zone)
+    if moment.date() == today(zone):
         return i18n.clock(moment, locale)
     return f"{i18n.short_day(moment.date(), locale)} {i18n.clock(moment, locale)}"
 

@@ -83,7 +83,8 @@ class SellerPage:
 
     async def refresh(self) -> None:
         chosen = self.filter.current()
-        day = period("today", today())
+        now = today(self.session.zone)
+        day = period("today", now)
         grain = self._grains[self.grain.value]
         api = self.session.api
         series_query = {"granularity": api_grain(grain)}
@@ -105,14 +106,16 @@ class SellerPage:
             api.get(f"{self.base}/rank", **chosen.current.query()),
             api.get(f"{self.base}/timeseries", **series_query, **chosen.current.query()),
             api.get(f"{self.base}/timeseries", **series_query, **chosen.previous.query()),
-            later_today(api, self.base, {day.previous.last, chosen.previous.last}),
-            projection_of(api, self.base, projection_span(chosen, today())),
+            later_today(
+                api, self.base, {day.previous.last, chosen.previous.last}, self.session.zone
+            ),
+            projection_of(api, self.base, projection_span(chosen, now)),
         )
         pay = await unless_missing(api.get(f"{self.base}/pay", period="month"))
         self.pay.object = pay_html(self.session, pay)
         # Today and a period to date against the period before up to the same time of day.
         yesterday = minus(yesterday, later[day.previous.last])
-        if compares_same_time(chosen, today()):
+        if compares_same_time(chosen, now):
             previous = minus(previous, later[chosen.previous.last])
         series = dense_series(points["points"], chosen.current, grain)
         series_before = dense_series(points_before["points"], chosen.previous, grain)
@@ -139,7 +142,7 @@ class SellerPage:
             f'style="font-size:1.3rem;font-weight:700">{html.escape(value)}</p>'
         )
         self.chart.show(series, series_before)
-        self.projection.show(projection, projection_span(chosen, today()), series)
+        self.projection.show(projection, projection_span(chosen, now), series)
         self.empty.visible = not points["points"]
 
     def fill(self, screen: Shell) -> None:

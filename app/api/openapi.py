@@ -627,6 +627,11 @@ _SCHEMAS: dict[str, Any] = {
                 + _FALLBACK
                 + "; null for a user without a store (an admin).",
             },
+            "store_time_zone": {
+                "type": ["string", "null"],
+                "description": "The IANA time zone of the user's store in ref.stores (its "
+                "days and hours); null without a store or before the store is known.",
+            },
         },
     },
     "Plan": {

@@ -360,7 +360,14 @@ async def me(ctx: ApiContext, request: Request, principal: Principal | None, _: 
             principal, user.display_name if user is not None else None, ctx.catalogue
         ),
         "store_name": store_name_of(principal, ctx.catalogue),
+        # The dashboards' "today" and "this hour" are the store's, as the API's buckets are.
+        "store_time_zone": _store_zone(ctx, principal.store_id),
     }
+
+
+def _store_zone(ctx: ApiContext, store_id: str | None) -> str | None:
+    store = ctx.catalogue.stores.get(store_id) if store_id else None
+    return store.time_zone if store is not None else None
 
 
 async def ingest_sales(
@@ -438,6 +445,8 @@ async def put_store_plan(
     store_id = params["store_id"]
     require_store(principal, store_id)
     body = await _json_body(request)
+    if isinstance(body, dict) and isinstance(body.get("seller_id"), str):
+        _refuse_another_stores_seller(ctx, store_id, body["seller_id"])
     try:
         saved = await _plans(ctx).save(
             store_id, lambda history: plan_to_save(history, body, store_id)
@@ -472,6 +481,8 @@ async def simulate_store_plan(
         draft = draft_from_body(body, store_id, history)
     except PlanError as error:
         raise _invalid_plan(error) from None
+    if draft.seller_id is not None:
+        _refuse_another_stores_seller(ctx, store_id, draft.seller_id)
     extra = [draft.seller_id] if draft.seller_id is not None else []
     team = await _pay_team(ctx, store_id, span, extra)
     outlooks = await _outlooks(ctx, store_id, span, team)
@@ -541,10 +552,11 @@ async def _pay_team(
     listed = {s.seller_id for s in ctx.catalogue.sellers.values() if s.store_id == store_id}
     listed |= set(extra or ())
     candidates = await _sellers_of_store(ctx, store_id) | listed
-    figures = {
-        seller: await ctx.lookups.summary(store_id, seller, span, ctx.live_start())
-        for seller in sorted(candidates)
-    }
+    ordered = sorted(candidates)
+    answers = await asyncio.gather(
+        *(ctx.lookups.summary(store_id, seller, span, ctx.live_start()) for seller in ordered)
+    )
+    figures = dict(zip(ordered, answers, strict=True))
     # Everyone listed sold in the store or works there: their names are the store's to see.
     names = {seller: ctx.catalogue.seller_name(seller) for seller in figures}
     return team_members(figures, names, listed)
@@ -588,6 +600,20 @@ async def _outlooks(
         for member, result in zip(members, found, strict=True)
         if result is not None
     }
+
+
+def _refuse_another_stores_seller(ctx: ApiContext, store_id: str, seller_id: str) -> None:
+    """An override for a seller the reference data puts in another store is refused: the
+    store's manager has no say on that seller's pay, and the answer would name them."""
+    seller = ctx.catalogue.sellers.get(seller_id)
+    if seller is not None and seller.store_id != store_id:
+        reason = "is a seller of another store"
+        raise ApiError(
+            400,
+            "invalid_plan",
+            f"seller_id: {reason}",
+            {"field": "seller_id", "reason": reason},
+        )
 
 
 def _invalid_plan(error: PlanError) -> ApiError:

@@ -357,6 +357,13 @@ def test_a_malformed_plan_is_refused_naming_the_field(scene: Scene) -> None:
         assert answer.body["error"] == "invalid_plan"
         assert answer.body["field"] == field_at_fault, answer.body
         assert answer.body["message"] == f"{field_at_fault}: {answer.body['reason']}"
+    # An override for another store's seller: refused on save and in a what-if, where the
+    # answer would otherwise name that seller to this store's manager.
+    foreign = {**good, "plan_id": "duda-override", "seller_id": "s-duda"}
+    for method, path in (("PUT", f"{BASE}/plan"), ("POST", f"{BASE}/plan/simulate")):
+        answer = scene.send(method, path, "manager", foreign)
+        assert (answer.status, answer.body.get("field")) == (400, "seller_id"), answer.body
+        assert "Duda" not in str(answer.body)
     answer = scene.send("PUT", f"{BASE}/plan", "manager", None)
     assert answer.status == 400  # no body at all
     assert scene.get(f"{BASE}/plan", "manager")["versions"] == [], "nothing was saved"

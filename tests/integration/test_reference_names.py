@@ -168,6 +168,8 @@ def test_me_names_the_user_and_their_store(demo: Demo) -> None:
     store_name = demo.chain.stores[0].name
     manager = demo.get("/api/v1/me", "manager")
     assert (manager["display_name"], manager["store_name"]) == (MANAGER_NAME, store_name)
+    # The store's own zone, for the dashboards' "today" and "this hour".
+    assert manager["store_time_zone"] == demo.chain.stores[0].time_zone
     assert manager["username"] == "gerente" and manager["store_id"] == demo.store
     seller = demo.get("/api/v1/me", "seller")
     # No name of their own: the reference data's.
@@ -177,6 +179,7 @@ def test_me_names_the_user_and_their_store(demo: Demo) -> None:
     )
     admin = demo.get("/api/v1/me")
     assert (admin["display_name"], admin["store_name"]) == ("admin", None)
+    assert admin["store_time_zone"] is None
 
 
 def test_stores_sellers_and_feeds_carry_names(demo: Demo) -> None:

@@ -124,6 +124,7 @@ def test_the_money_axis_formats_reais_in_the_readers_locale() -> None:
 
 def test_feed_lines_say_return_in_words_and_keep_times_short() -> None:
     from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
 
     from views import i18n
     from views.dashboard import today
@@ -135,12 +136,15 @@ def test_feed_lines_say_return_in_words_and_keep_times_short() -> None:
     assert items_text(3, 9000, t, "pt_BR") == "3"
     assert items_text(-1, -990, t, "pt_BR") == "Devolução: 1"
     assert i18n.text("manager.feed.returned", "en", count="2") == "Return: 2"
-    now = datetime.combine(today(), datetime.min.time()).replace(hour=14, minute=5)
-    assert feed_time(now, "pt_BR") == "14:05"
-    assert feed_time(now - timedelta(days=1), "pt_BR") == (
+    zone = ZoneInfo("America/Rio_Branco")  # two hours behind São Paulo
+    now = datetime.combine(today(zone), datetime.min.time(), zone).replace(hour=14, minute=5)
+    assert feed_time(now, "pt_BR", zone) == "14:05"
+    assert feed_time(now - timedelta(days=1), "pt_BR", zone) == (
         f"{(now - timedelta(days=1)):%d/%m} 14:05"
     )
-    assert feed_time(now, "en") == "2:05 PM"
+    assert feed_time(now, "en", zone) == "2:05 PM"
+    # The same moment read in the store's zone, not the dashboard's.
+    assert feed_time(now.astimezone(ZoneInfo("America/Sao_Paulo")), "pt_BR", zone) == "14:05"
 
 
 def test_native_date_range_reads_only_whole_dates() -> None:

@@ -129,8 +129,6 @@ def test_a_period_to_date_is_projected_to_its_end() -> None:
     assert projection_span(period("this_month", february), february) == Span(
         date(2028, 2, 1), date(2028, 2, 29)
     )
-    assert projection_span(period("last_7_days", today), today) == Span(
-        date(2026, 11, 28), today
-    )
+    assert projection_span(period("last_7_days", today), today) == Span(date(2026, 11, 28), today)
     past = Span(date(2026, 11, 1), date(2026, 11, 30))
     assert projection_span(period("custom", today, past), today) is None

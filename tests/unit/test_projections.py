@@ -528,19 +528,27 @@ async def test_concurrent_requests_replay_once() -> None:
 
 async def test_the_cache_is_bounded_least_recently_used_first_out() -> None:
     tables, _ = chain_until_today()
-    projections = service(tables, max_entries=3)
+    # Each forecaster comes with its store's series scan (cached too): two entries a day.
+    projections = service(tables, max_entries=6)
     for day in (date(2026, 2, 10), date(2026, 2, 11), date(2026, 2, 12)):
         await projections.forecaster(STORE, None, day)
     await projections.forecaster(STORE, None, date(2026, 2, 10))  # used again: kept
     await projections.forecaster(STORE, None, date(2026, 2, 13))
-    assert [key[3] for key in projections.cached_keys()] == [
+    keys = projections.cached_keys()
+    assert len(keys) == 6
+    # The oldest series scans went first; the forecaster used again outlived its elders'.
+    assert [key[3] for key in keys if key[0] == "forecaster"] == [
+        date(2026, 2, 11),
         date(2026, 2, 12),
         date(2026, 2, 10),
         date(2026, 2, 13),
     ]
+    assert ("daily", STORE, "T", date(2026, 2, 10)) not in keys
     assert projections.replays == 4
-    await projections.forecaster(STORE, None, date(2026, 2, 11))  # evicted: rebuilt
+    await projections.forecaster(STORE, None, date(2026, 2, 14))  # pushes day 11's out
     assert projections.replays == 5
+    await projections.forecaster(STORE, None, date(2026, 2, 11))  # evicted: rebuilt
+    assert projections.replays == 6
 
 
 async def test_replays_run_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
