@@ -257,12 +257,26 @@ class ManagerPage:
         team_pay: dict[str, Any] | None = None,
     ) -> pd.DataFrame:
         t, locale = self.session.t, self.session.locale
-        names = ("seller", "revenue", "share", "pay", "projected_pay", "margin", "orders")
+        names = (
+            "seller",
+            "revenue",
+            "share",
+            "projected_revenue",
+            "pay",
+            "projected_pay",
+            "margin",
+            "orders",
+        )
         columns = [t(f"manager.team.col.{c}") for c in names]
         rows_paid = (team_pay or {}).get("sellers", [])
         paid = {row["seller_id"]: row["total_cents"] for row in rows_paid}
         projected = {
             row["seller_id"]: row["projected"]["total_cents"]["mid"]
+            for row in rows_paid
+            if row.get("projected")
+        }
+        heading = {
+            row["seller_id"]: row["projected"]["revenue_cents"]["mid"]
             for row in rows_paid
             if row.get("projected")
         }
@@ -273,6 +287,9 @@ class ManagerPage:
                 i18n.percent(row["revenue_cents"] / store_revenue, locale)
                 if store_revenue
                 else i18n.percent(0, locale),
+                i18n.money(heading[row["seller_id"]], locale)
+                if row["seller_id"] in heading
+                else "—",
                 i18n.money(paid[row["seller_id"]], locale) if row["seller_id"] in paid else "—",
                 i18n.money(projected[row["seller_id"]], locale)
                 if row["seller_id"] in projected

@@ -344,7 +344,14 @@ def test_a_manager_sees_the_api_figures_and_a_new_sale_without_reload(
     )
     assert money(expected_pay(month[SELLER]["revenue_cents"]), "pt_BR") in team
     headers = " ".join(i["text"] for i in deep(browser, ".tabulator-col-title"))
-    assert "Remuneração projetada (mês)" in headers
+    assert "Remuneração projetada (mês)" in headers and "Vendas projetadas (mês)" in headers
+    # Each seller's projected month, as the API's seller projection answers it.
+    last_day = (datetime.now(ZONE).date().replace(day=28) + timedelta(days=4)).replace(day=1)
+    last_day -= timedelta(days=1)
+    heading = stack.api(
+        f"/api/v1/stores/{STORE}/sellers/{SELLER}/projection?from={first}&to={last_day}"
+    )["period_end"]["revenue"]["mid"]
+    assert money(heading, "pt_BR") in {c["text"] for c in deep(browser, ".tabulator-cell")}
     # The cards compare with the period before (the history) and draw its trend.
     assert "sem comparação" not in " ".join(i["text"] for i in deep(browser, ".kpi-change"))
     assert len(deep(browser, ".kpi svg.spark polyline")) == len(MANAGER_KPIS)
