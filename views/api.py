@@ -43,6 +43,22 @@ class ApiClient:
         )
         return await _fetch(request)
 
+    async def post(self, path: str, body: Any) -> Any:
+        return await self._send("POST", path, body)
+
+    async def put(self, path: str, body: Any) -> Any:
+        return await self._send("PUT", path, body)
+
+    async def _send(self, method: str, path: str, body: Any) -> Any:
+        request = HTTPRequest(
+            self.base_url.rstrip("/") + path,
+            method=method,
+            body=json.dumps(body),
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+            request_timeout=TIMEOUT_SECONDS,
+        )
+        return await _fetch(request)
+
 
 async def sign_in(base_url: str, username: str, password: str) -> dict[str, Any]:
     """The API's token answer for these credentials (``access_token``, ``role``, ...)."""

@@ -51,6 +51,7 @@ from views.periods import (
     projection_span,
     sum_days,
 )
+from views.plan_editor import PlanEditor
 
 KPIS = ("revenue", "margin", "orders", "average_ticket", "units")
 FEED_ROWS = 20
@@ -109,6 +110,7 @@ class ManagerPage:
         self.glance = html_pane("")
         self.chart = RevenueChart(session)
         self.projection = ProjectionPanel(session, "projection.subject.store")
+        self.plan = PlanEditor(session, f"/api/v1/stores/{segment(store_id)}")
         self.chart_dates = html_pane("")
         self._feed_shown: list[dict[str, Any]] | None = None
         self._compared: Period | None = None
@@ -360,6 +362,7 @@ class ManagerPage:
         entries += [
             (t("manager.chart.title"), t("manager.chart.help")),
             (t("projection.title"), t("projection.help")),
+            (t("plan.title"), t("plan.help")),
             (t("manager.feed.title"), t("manager.feed.help")),
             (t("manager.team.title"), t("manager.team.help")),
             (t("manager.glance.title"), t("manager.glance.help")),
@@ -408,6 +411,11 @@ class ManagerPage:
                 ),
             ),
         ]
+        # Closed until asked for: most visits read the figures, few edit the plan.
+        self.plan.panel.visible = False
+        opener = pn.widgets.Button(name=t("plan.title"), button_type="light", width=220)
+        opener.on_click(lambda _: setattr(self.plan.panel, "visible", not self.plan.panel.visible))
+        screen.main.append(pn.Column(opener, self.plan.panel, sizing_mode="stretch_width"))
         screen.help[:] = help_content(self.session, screen, entries, guide)
         screen.toolbar[:] = [self.filter.panel()]
 
@@ -464,6 +472,8 @@ def page() -> pn.template.BootstrapTemplate:
             store_name = session.me.get("store_name") or store_id
         manager = ManagerPage(session, store_id, store_name or store_id)
         manager.fill(screen)
+        if role == "manager" or role == "admin":
+            pn.state.execute(manager.plan.load)
         manager.loop = LiveLoop(manager.newest_sale, manager.refresh, manager.status, session)
         manager.loop.start()
 

@@ -627,3 +627,71 @@ def test_a_custom_range_uses_the_phones_own_date_inputs(browser: WebDriver, stac
     wait_for(lambda: kpis(browser, "custom") == want, f"the custom range's figures {want}")
     screenshot(browser, "manager-custom-range")
     assert console_errors(browser) == []
+
+
+SET_INPUT = """
+const [label, value] = arguments;
+(function walk(root) {
+  root.querySelectorAll('label').forEach(l => {
+    if (l.textContent.trim() !== label) return;
+    const input = l.parentElement.querySelector('input');
+    if (input) { input.value = value; input.dispatchEvent(new Event('change')); }
+  });
+  root.querySelectorAll('*').forEach(e => { if (e.shadowRoot) walk(e.shadowRoot); });
+})(document);
+"""
+READ_INPUT = """
+const label = arguments[0]; let found = null;
+(function walk(root) {
+  root.querySelectorAll('label').forEach(l => {
+    if (l.textContent.trim() === label) {
+      const input = l.parentElement.querySelector('input');
+      if (input) found = input.value;
+    }
+  });
+  root.querySelectorAll('*').forEach(e => { if (e.shadowRoot) walk(e.shadowRoot); });
+})(document);
+return found;
+"""
+
+
+def test_the_plan_editor_simulates_a_draft_and_refuses_what_it_cannot_read(
+    browser: WebDriver, stack: Stack
+) -> None:
+    """The manager's plan editor: the plan in force in the form, a draft's what-if against
+    the plan by hand at each seller's projected month, a field it cannot read named in
+    words, and saving the same terms again (which creates no version)."""
+    sign_in(browser, stack, "gerente")
+    wait_for(lambda: kpis(browser, "today"), "the manager's page")
+    press = "arguments[0].scrollIntoView(); arguments[0].click();"
+    opener = wait_for(lambda: _buttons(browser, "Plano de comissão"), "the plan editor's button")
+    browser.execute_script(press, opener[0])
+    base = "Salário fixo (R$)"
+    wait_for(lambda: browser.execute_script(READ_INPUT, base) == "1.500,00", "the plan in force")
+    browser.execute_script(SET_INPUT, base, "2.000,00")
+    simulate = wait_for(lambda: _buttons(browser, "Simular"), "the simulate button")[0]
+    browser.execute_script(press, simulate)
+    rows = wait_for(lambda: deep(browser, "#what-if tr[data-seller]"), "the what-if")
+    first = datetime.now(ZONE).date().replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    for row in rows:
+        seller = row["data"]["seller"]
+        mid = stack.api(
+            f"/api/v1/stores/{STORE}/sellers/{seller}/projection?from={first}&to={last}"
+        )["period_end"]["revenue"]["mid"]
+        assert int(row["data"]["draft"]) == expected_pay(mid) + 50_000, seller
+    assert "com o rascunho" in deep(browser, "#what-if-cost")[0]["text"]
+    assert len(stack.api(f"/api/v1/stores/{STORE}/plan")["versions"]) == 1  # nothing saved
+
+    browser.execute_script(SET_INPUT, base, "dois mil")
+    browser.execute_script(press, _buttons(browser, "Simular")[0])
+    refused = wait_for(lambda: deep(browser, "#plan-refused"), "the refusal")
+    assert "salário fixo" in refused[0]["text"]
+
+    browser.execute_script(SET_INPUT, base, "1.500,00")
+    browser.execute_script(press, _buttons(browser, "Salvar")[0])
+    saved = wait_for(lambda: deep(browser, "#plan-saved"), "the save")
+    assert saved[0]["data"]["version"] == "1"  # the same terms: no new version
+    assert len(stack.api(f"/api/v1/stores/{STORE}/plan")["versions"]) == 1
+    assert console_errors(browser) == []
+    assert unlabelled_controls(browser) == []
