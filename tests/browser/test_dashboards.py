@@ -681,6 +681,7 @@ def test_the_plan_editor_simulates_a_draft_and_refuses_what_it_cannot_read(
         )["period_end"]["revenue"]["mid"]
         assert int(row["data"]["draft"]) == expected_pay(mid) + 50_000, seller
     assert "com o rascunho" in deep(browser, "#what-if-cost")[0]["text"]
+    full_page_screenshot(browser, "manager-plan-editor")
     assert len(stack.api(f"/api/v1/stores/{STORE}/plan")["versions"]) == 1  # nothing saved
 
     browser.execute_script(SET_INPUT, base, "dois mil")
