@@ -535,6 +535,34 @@ class Tour:
         self.box.visible = True
 
 
+def style_money_chart(chart: Any, locale: str) -> None:
+    """The dashboards' look of a chart of reais over labelled buckets: the axis in the
+    reader's money, from zero, slanted bucket labels, a small legend top left."""
+    chart.yaxis.formatter = CustomJSTickFormatter(code=money_axis_code(locale))
+    chart.y_range.start = 0
+    chart.xaxis.major_label_orientation = 0.9
+    chart.xgrid.grid_line_color = None
+    chart.legend.location = "top_left"
+    chart.legend.label_text_font_size = "11px"
+    chart.legend.background_fill_alpha = 0.7
+
+
+def set_axis(chart: Any, labels: list[str]) -> None:
+    """The chart's buckets, with at most about twelve labels written under them so a phone
+    can read them (the hover still names every bucket)."""
+    step = -(-len(labels) // 12) or 1
+    chart.x_range.factors = labels
+    chart.xaxis.major_label_overrides = {label: " " for n, label in enumerate(labels) if n % step}
+
+
+def in_document(document: Any, change: Callable[[], None]) -> None:
+    """Bokeh models of a session's document are changed under the document's lock."""
+    if document is not None:
+        document.add_next_tick_callback(change)
+    else:
+        change()
+
+
 class RevenueChart:
     """The period's revenue bucket by bucket (bars), the period before as a line over the
     same positions, reais on the axis and labels in the reader's language."""
@@ -580,13 +608,7 @@ class RevenueChart:
                 ],
             )
         )
-        chart.yaxis.formatter = CustomJSTickFormatter(code=money_axis_code(session.locale))
-        chart.y_range.start = 0
-        chart.xaxis.major_label_orientation = 0.9
-        chart.xgrid.grid_line_color = None
-        chart.legend.location = "top_left"
-        chart.legend.label_text_font_size = "11px"
-        chart.legend.background_fill_alpha = 0.7
+        style_money_chart(chart, session.locale)
         self.figure = chart
         self.pane = pn.pane.Bokeh(chart, sizing_mode="stretch_width")
 
@@ -607,21 +629,11 @@ class RevenueChart:
             "previous_label": [i18n.money(cents, locale) for cents in before],
         }
 
-        # At most about twelve labels under the bars, so a phone can read them; the hover
-        # still names every bar.
-        step = -(-len(labels) // 12) or 1
-        overrides = {label: " " for n, label in enumerate(labels) if n % step}
-
         def redraw() -> None:
-            self.figure.x_range.factors = labels
-            self.figure.xaxis.major_label_overrides = overrides
+            set_axis(self.figure, labels)
             self.source.data = data
 
-        # A Bokeh model of the session's document: changed under the document's lock.
-        if self.document is not None:
-            self.document.add_next_tick_callback(redraw)
-        else:
-            redraw()
+        in_document(self.document, redraw)
 
 
 class ProjectionPanel:
@@ -669,13 +681,7 @@ class ProjectionPanel:
             legend_label=session.t("projection.so_far"),
         )
         chart.add_tools(HoverTool(renderers=[sold], tooltips=[("", "@x"), ("", "@label")]))
-        chart.yaxis.formatter = CustomJSTickFormatter(code=money_axis_code(session.locale))
-        chart.y_range.start = 0
-        chart.xaxis.major_label_orientation = 0.9
-        chart.xgrid.grid_line_color = None
-        chart.legend.location = "top_left"
-        chart.legend.label_text_font_size = "11px"
-        chart.legend.background_fill_alpha = 0.7
+        style_money_chart(chart, session.locale)
         self.figure = chart
         self.chart = pn.pane.Bokeh(chart, sizing_mode="stretch_width", visible=False)
         self.panel = pn.Column(self.words, self.chart, sizing_mode="stretch_width")
@@ -730,19 +736,13 @@ class ProjectionPanel:
             "low": towards(revenue["low80"]),
             "high": towards(revenue["high80"]),
         }
-        step = -(-len(labels) // 12) or 1
-        overrides = {label: " " for n, label in enumerate(labels) if n % step}
 
         def redraw() -> None:
-            self.figure.x_range.factors = labels
-            self.figure.xaxis.major_label_overrides = overrides
+            set_axis(self.figure, labels)
             self.actual.data = actual
             self.cone.data = cone
 
-        if self.document is not None:
-            self.document.add_next_tick_callback(redraw)
-        else:
-            redraw()
+        in_document(self.document, redraw)
         self.chart.visible = True
 
 
