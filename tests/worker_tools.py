@@ -11,13 +11,17 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from app.kafka.launcher import free_port
+
+T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parents[1]
 DATAAPP = [sys.executable, "-m", "app"]
@@ -207,3 +211,20 @@ def sale_line_now(
         "unit_cost": unit_cost,
         "discount": "0.00",
     }
+
+
+def segment(value: str) -> str:
+    """A path segment: every reserved character and dot percent-encoded."""
+    return quote(value, safe="").replace(".", "%2E")
+
+
+def eventually(check: Callable[[], T], what: str, timeout: float = 60) -> T:
+    """``check()``'s value once it stops raising AssertionError, within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not within {timeout} s: {what}") from None
+            time.sleep(0.3)

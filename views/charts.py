@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_skeleton
 
+from views import i18n
 from views.i18n import resolve_locale
 from views.periods import Span, average_ticket_cents
 
@@ -113,9 +114,10 @@ def bucket_label(bucket: str, grain: Grain, locale: str, with_year: bool = False
         first = date.fromisoformat(f"{bucket}-01")
         return _plain(format_skeleton("yMMM", first, locale=name))
     day = date.fromisoformat(bucket)
-    shown = _plain(format_skeleton("yMd" if with_year else "Md", day, locale=name))
-    if name != "pt_BR" and not with_year:
-        shown = _plain(format_skeleton("MMMd", day, locale=name))
+    if with_year:
+        shown = _plain(format_skeleton("yMd", day, locale=name))
+    else:
+        shown = i18n.short_day(day, name)
     if grain == "week":
         return f"{'sem.' if name == 'pt_BR' else 'wk'} {shown}"
     return shown
@@ -168,9 +170,6 @@ def money_axis_code(locale: str) -> str:
 
 def period_dates_label(span: Span, locale: str) -> str:
     """A period's days in words for a chart title: ``01/12/2026 – 04/12/2026``."""
-    name = resolve_locale(locale)
-    first = _plain(format_date(span.first, "short" if name == "pt_BR" else "medium", locale=name))
     if span.days == 1:
-        return first
-    last = _plain(format_date(span.last, "short" if name == "pt_BR" else "medium", locale=name))
-    return f"{first} – {last}"
+        return i18n.day(span.first, locale)
+    return f"{i18n.day(span.first, locale)} – {i18n.day(span.last, locale)}"

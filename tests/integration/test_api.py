@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import pytest
 from aiokafka.partitioner import murmur2
@@ -44,7 +44,7 @@ from app.api.routes import MAX_INGEST_RECORDS, ROUTES, Route
 from app.records import Sale
 from tests.kafka_tools import read_topic
 from tests.recompute import api_figures, naive_recompute
-from tests.worker_tools import ApiAnswer, WorkerProcess, dataapp, worker_environment
+from tests.worker_tools import ApiAnswer, WorkerProcess, dataapp, segment, worker_environment
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -126,11 +126,6 @@ def send(
     if "json" in kind:
         payload = json.loads(raw)
     return ApiAnswer(status, payload, kind)
-
-
-def segment(value: str) -> str:
-    """A path segment: every reserved character and dot percent-encoded."""
-    return quote(value, safe="").replace(".", "%2E")
 
 
 def get_ok(worker: WorkerProcess, path: str, token: str) -> Any:

@@ -15,14 +15,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import quote
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -33,11 +31,17 @@ from app.records import Seller, Store
 from app.reference import publish_reference
 from app.topics import TopicSet, topic_set
 from tests.kafka_tools import read_topic
-from tests.worker_tools import ApiAnswer, WorkerProcess, dataapp, worker_environment
+from tests.worker_tools import (
+    ApiAnswer,
+    WorkerProcess,
+    dataapp,
+    eventually,
+    segment,
+    worker_environment,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
-T = TypeVar("T")
 LIVE_FOREVER = {
     "DATAAPP_LIVE_DAYS": "100000",
     "DATAAPP_RETENTION_DAYS": "100000",
@@ -57,22 +61,7 @@ BROKEN_STORE = "loja-quebrada"
 LINE_NUMBERS = itertools.count(1)
 
 
-def segment(value: str) -> str:
-    return quote(value, safe="").replace(".", "%2E")
-
-
 BASE = f"/api/v1/stores/{segment(STORE.store_id)}"
-
-
-def eventually(check: Callable[[], T], what: str, timeout: float = 60) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not within {timeout} s: {what}") from None
-            time.sleep(0.3)
 
 
 # --------------------------------------------------------------------------- the recompute

@@ -14,13 +14,11 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import quote
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,11 +26,17 @@ import pytest
 from app.records import Seller, Store
 from app.reference import publish_reference
 from app.topics import topic_set
-from tests.worker_tools import ApiAnswer, WorkerProcess, dataapp, worker_environment
+from tests.worker_tools import (
+    ApiAnswer,
+    WorkerProcess,
+    dataapp,
+    eventually,
+    segment,
+    worker_environment,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
-T = TypeVar("T")
 LIVE_FOREVER = {
     "DATAAPP_LIVE_DAYS": "100000",
     "DATAAPP_RETENTION_DAYS": "100000",
@@ -51,26 +55,11 @@ HISTORY_DAYS = 35
 BOUNDS = ("mid", "low80", "high80", "low95", "high95")
 
 
-def segment(value: str) -> str:
-    return quote(value, safe="").replace(".", "%2E")
-
-
 def path(seller: str | None = None, store: str = STORE.store_id) -> str:
     base = f"/api/v1/stores/{segment(store)}"
     return (
         f"{base}/projection" if seller is None else f"{base}/sellers/{segment(seller)}/projection"
     )
-
-
-def eventually(check: Callable[[], T], what: str, timeout: float = 120) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not within {timeout} s: {what}") from None
-            time.sleep(0.3)
 
 
 @dataclass(frozen=True)
@@ -196,7 +185,7 @@ def demo(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             lines_seen = worker.get(summary, tokens["admin"])["lines"]
             assert lines_seen == len(rows), f"{lines_seen} of {len(rows)} lines"
 
-        eventually(counted, "the sales are aggregated")
+        eventually(counted, "the sales are aggregated", timeout=120)
         yield Demo(worker, today, lines, tokens)
     finally:
         worker.stop()

@@ -7,12 +7,10 @@ reference record is counted and dead-lettered, and the worker goes on.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import quote
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,11 +21,17 @@ from app.records import Seller
 from app.reference import publish_reference
 from app.topics import TopicSet, topic_set
 from tests.kafka_tools import read_topic
-from tests.worker_tools import WorkerProcess, dataapp, sale_line_now, worker_environment
+from tests.worker_tools import (
+    WorkerProcess,
+    dataapp,
+    eventually,
+    sale_line_now,
+    segment,
+    worker_environment,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
-T = TypeVar("T")
 LIVE_FOREVER = {
     "DATAAPP_LIVE_DAYS": "100000",
     "DATAAPP_RETENTION_DAYS": "100000",
@@ -38,22 +42,6 @@ PASSWORD = "names-secret-pw"
 # day: ask for a range that surely holds the sales of a minute ago.
 RANGE = "from=2000-01-01&to=2100-12-31"
 MANAGER_NAME = "Marta Souza"
-
-
-def segment(value: str) -> str:
-    return quote(value, safe="").replace(".", "%2E")
-
-
-def eventually(check: Callable[[], T], what: str, timeout: float = 60) -> T:
-    """``check()``'s value once it stops raising AssertionError, within ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not within {timeout} s: {what}") from None
-            time.sleep(0.3)
 
 
 @dataclass
