@@ -1,8 +1,8 @@
 """The aggregation agent: sales topic -> live tables, in batches, exactly once.
 
-Thin on purpose: decoding is ``agents/decode.py``, the arithmetic ``tables/aggregation.py``,
-the table access ``tables/live.py``. What is here is the order of things within a batch, and
-the dead letters.
+Thin on purpose: decoding is ``agents/decode.py``, the arithmetic ``tables/aggregation.py``
+(and the bought-together counts ``tables/baskets.py``), the table access ``tables/live.py``.
+What is here is the order of things within a batch, and the dead letters.
 
 Exactly once: under Faust's ``exactly_once`` guarantee every table update and dead letter is
 written by the transactional producer of the source partition, in the transaction that also
@@ -48,8 +48,10 @@ class SalesAggregator:
         source_topic: str,
         rejected_topic: str,
         metrics: WorkerMetrics,
+        basket_days: int = 90,
     ) -> None:
         self.app = app
+        self.basket_days = basket_days
         self.tables = tables
         self.rejected_topic = rejected_topic
         self.metrics = metrics
@@ -112,7 +114,8 @@ class SalesAggregator:
             counted = self.tables.counted_orders(wanted, partition_of_store)
             update = aggregate_batch(sales, counted)
             changes = self.tables.apply(update, counted, partition_of_store)
-            for partition, by_topic in changes.items():
+            basket_changes = self.tables.count_baskets(sales, partition_of_store, self.basket_days)
+            for partition, by_topic in [*changes.items(), *basket_changes.items()]:
                 for topic, records in by_topic.items():
                     batches[partition].add(topic, records)
                     self.metrics.table_writes += len(records)

@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     import faust
     from faust.types import EventT
 
-Records = list[tuple[bytes | None, bytes]]
+Records = list[tuple[bytes | None, bytes | None]]
+"""(key, value) pairs; a value of None deletes the key (a changelog tombstone)."""
 
 
 @dataclass(slots=True)

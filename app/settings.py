@@ -36,6 +36,9 @@ class Settings:
     live_days: int = 35
     """Days (counted back from today, in the store's zone) that the API answers from the live
     tables; older days come from ClickHouse."""
+    basket_days: int = 90
+    """Days of bought-together counts kept per store, up to its newest sale (the window of
+    ``/cross-sell``, ``tables/baskets.py``); 0 counts none."""
 
     @property
     def clickhouse_dsn(self) -> str:
@@ -106,4 +109,5 @@ def load_settings() -> Settings:
         web_port=int(os.environ.get("DATAAPP_WEB_PORT", "6066")),
         retention_days=int(os.environ.get("DATAAPP_RETENTION_DAYS", "1825")),
         live_days=int(os.environ.get("DATAAPP_LIVE_DAYS", "35")),
+        basket_days=int(os.environ.get("DATAAPP_BASKET_DAYS", "90")),
     )

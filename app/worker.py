@@ -134,7 +134,7 @@ def build_worker(
     )
     metrics = WorkerMetrics()
     aggregator = SalesAggregator(
-        app, tables, topics.sales.name, topics.sales_rejected.name, metrics
+        app, tables, topics.sales.name, topics.sales_rejected.name, metrics, settings.basket_days
     )
     sales_topic = app.topic(
         topics.sales.name,

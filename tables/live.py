@@ -5,7 +5,9 @@ Two tables, both keyed by strings that start with the store (so with the ``sales
 
 - ``aggregates``: aggregate key -> ``Totals`` bytes (``tables/aggregation.py`` has the layout);
 - ``order-index``: ``store␟order`` -> the products the order was counted for, so an order
-  delivered in pieces is counted once.
+  delivered in pieces is counted once;
+- ``baskets`` and ``basket-index``: the bought-together counts of ``tables/baskets.py``, per
+  store and day over the last ``basket_days`` days, and each order's basket.
 
 The agent writes a whole batch at once: ``apply`` writes RocksDB with one write batch per
 partition and hands back the changelog records, which the agent sends in the source
@@ -29,24 +31,38 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 import rocksdict
 from aiokafka import TopicPartition
 from aiokafka.partitioner import murmur2
 
 from app.kafka.replay import replay_to_end
+from app.records import Sale
 from app.topics import COMPACTED, TopicSpec
 from tables.aggregation import SEP, BatchUpdate, Dimension, scan_prefix, store_of
+from tables.baskets import (
+    Basket,
+    BasketDeltas,
+    basket_deltas,
+    count_prefix,
+    first_day_kept,
+    item_key,
+    item_prefix,
+    merge_item_counts,
+    newest_day_key,
+    order_keys_of,
+)
 from tables.buckets import Grain
 from tables.totals import Totals
 
 log = logging.getLogger(__name__)
 
 _PRODUCTS_SEP = "\x1e"
-TABLES = ("aggregates", "order-index")
+TABLES = ("aggregates", "order-index", "baskets", "basket-index")
 
 
 class TablesNotReadyError(Exception):
@@ -72,6 +88,7 @@ class LiveTables:
         self._restored_in: dict[int, int] = {}
         self._revoked = False
         self._restoring: asyncio.Task[None] | None = None
+        self._basket_versions: dict[str, int] = {}
         self.on_restore_failure: Callable[[BaseException], None] | None = None
         """Called when a restore fails (the worker exits: its supervisor starts it again)."""
 
@@ -279,6 +296,151 @@ class LiveTables:
                 pairs.append((raw_key, delta.to_bytes()))
         return merged
 
+    def count_baskets(
+        self, sales: Sequence[Sale], partition_of_store: Mapping[str, int], days: int
+    ) -> dict[int, dict[str, list[tuple[bytes, bytes | None]]]]:
+        """Count a batch's baskets (``tables/baskets.py``) over a window of ``days`` days;
+        returns the changelog records, as ``apply``. ``days`` 0 counts nothing (the
+        benchmarks' "without pair counting")."""
+        if days <= 0:
+            return {}
+        known = self.known_baskets(order_keys_of(sales), partition_of_store)
+        kept = self.first_days_kept(partition_of_store, partition_of_store, days)
+        return self.apply_baskets(basket_deltas(sales, known, kept), partition_of_store, days)
+
+    def known_baskets(
+        self, keys: set[str], partition_of_store: Mapping[str, int]
+    ) -> dict[str, Basket]:
+        found: dict[str, Basket] = {}
+        for store, store_keys in _by_store(keys).items():
+            db = self._partition_db("basket-index", partition_of_store[store])
+            for key in store_keys:
+                value = db.get(key.encode())
+                if value is not None:
+                    found[key] = Basket.from_bytes(value)
+        return found
+
+    def first_days_kept(
+        self, stores: Iterable[str], partition_of_store: Mapping[str, int], days: int
+    ) -> dict[str, str]:
+        """Per store, the first day its basket counts still keep (none yet: no entry)."""
+        kept: dict[str, str] = {}
+        for store in stores:
+            db = self._partition_db("baskets", partition_of_store[store])
+            newest = db.get(newest_day_key(store).encode())
+            if newest is not None:
+                kept[store] = first_day_kept(newest.decode(), days)
+        return kept
+
+    def apply_baskets(
+        self, deltas: BasketDeltas, partition_of_store: Mapping[str, int], days: int
+    ) -> dict[int, dict[str, list[tuple[bytes, bytes | None]]]]:
+        """Add a batch's basket counts and slide each store's window to its newest day
+        (days that fall out are deleted); returns the changelog records, as ``apply``."""
+        values: dict[str, dict[str, bytes | None]] = {}
+        for key, change in deltas.baskets.items():
+            db = self._partition_db("baskets", partition_of_store[store_of(key)])
+            current = db.get(key.encode())
+            total = (int(current) if current is not None else 0) + change
+            values.setdefault(store_of(key), {})[key] = str(total).encode() if total else None
+        for key, change in deltas.items.items():
+            db = self._partition_db("baskets", partition_of_store[store_of(key)])
+            current = db.get(key.encode())
+            merged = merge_item_counts(orjson.loads(current) if current else {}, change)
+            values.setdefault(store_of(key), {})[key] = orjson.dumps(merged) if merged else None
+        for store, newest in deltas.newest_day.items():
+            db = self._partition_db("baskets", partition_of_store[store])
+            stored = db.get(newest_day_key(store).encode())
+            if stored is not None and stored.decode() >= newest:
+                continue
+            store_values = values.setdefault(store, {})
+            store_values[newest_day_key(store)] = newest.encode()
+            cutoff = first_day_kept(newest, days)
+            for prefix in (count_prefix(store), item_prefix(store)):
+                for raw_key in db.keys(from_key=prefix.encode()):
+                    key = raw_key.decode()
+                    if not key.startswith(prefix) or key[len(prefix) :][:10] >= cutoff:
+                        break
+                    store_values[key] = None
+                # And what this very batch counted on days already out of the window.
+                for key in store_values:
+                    if key.startswith(prefix) and key[len(prefix) :][:10] < cutoff:
+                        store_values[key] = None
+        baskets = {
+            store: [(key.encode(), value) for key, value in store_values.items()]
+            for store, store_values in values.items()
+        }
+        for store in baskets:
+            self._basket_versions[store] = self._basket_versions.get(store, 0) + 1
+        index = _encoded_by_store({key: basket.to_bytes() for key, basket in deltas.orders.items()})
+        out: dict[int, dict[str, list[tuple[bytes, bytes | None]]]] = {}
+        for name, by_store in (("baskets", baskets), ("basket-index", index)):
+            topic = self.changelogs[name]
+            for store, records in by_store.items():
+                partition = partition_of_store[store]
+                batch = rocksdict.WriteBatch(raw_mode=True)
+                for raw_key, value in records:
+                    if value is None:
+                        batch.delete(raw_key)
+                    else:
+                        batch.put(raw_key, value)
+                self._partition_db(name, partition).write(batch)
+                out.setdefault(partition, {}).setdefault(topic, []).extend(records)
+        return out
+
+    def basket_counts(self, store_id: str, first: str, last: str) -> dict[str, int]:
+        """Baskets per day of one store, for days ``first`` to ``last`` (ISO) inclusive."""
+        db = self._db(store_id, "baskets")
+        if db is None:
+            return {}
+        prefix = count_prefix(store_id)
+        found: dict[str, int] = {}
+        for raw_key, value in db.items(from_key=(prefix + first).encode()):
+            key = raw_key.decode()
+            if not key.startswith(prefix) or key[len(prefix) :] > last:
+                break
+            found[key[len(prefix) :]] = int(value)
+        return found
+
+    def basket_version(self, store_id: str) -> tuple[int, int | None]:
+        """Changes whenever the store's basket counts may have changed (a batch counted,
+        the partition restored again): a cache of answers built from them checks it."""
+        return self._basket_versions.get(store_id, 0), self._restored_in.get(
+            self.partition_of(store_id)
+        )
+
+    def newest_basket_day(self, store_id: str) -> str | None:
+        db = self._db(store_id, "baskets")
+        value = db.get(newest_day_key(store_id).encode()) if db is not None else None
+        return value.decode() if value is not None else None
+
+    def item_counts(self, store_id: str, sku: str, days: Iterable[str]) -> Iterator[dict[str, int]]:
+        """One product's counts (``tables/baskets.py``) on each of ``days`` that has some."""
+        db = self._db(store_id, "baskets")
+        if db is None:
+            return
+        for day in days:
+            value = db.get(item_key(store_id, day, sku).encode())
+            if value is not None:
+                yield orjson.loads(value)
+
+    def all_item_counts(
+        self, store_id: str, first: str, last: str
+    ) -> Iterator[tuple[str, dict[str, int]]]:
+        """``(product, counts)`` of every product of one store on every day of the range."""
+        db = self._db(store_id, "baskets")
+        if db is None:
+            return
+        prefix = item_prefix(store_id)
+        for raw_key, value in db.items(from_key=(prefix + first).encode()):
+            key = raw_key.decode()
+            if not key.startswith(prefix):
+                break
+            day, sku = key[len(prefix) :].split(SEP, 1)
+            if day > last:
+                break
+            yield sku, orjson.loads(value)
+
     def _partition_db(self, name: str, partition: int) -> rocksdict.Rdict:
         return self._dbs[partition][name]
 
@@ -331,8 +493,8 @@ class LiveTables:
                 cursor.seek(store + bytes([ord(SEP) + 1]))
         return found
 
-    def _db(self, store_id: str) -> rocksdict.Rdict | None:
-        """The store's ``aggregates`` database; None if another worker owns its partition.
+    def _db(self, store_id: str, table: str = "aggregates") -> rocksdict.Rdict | None:
+        """The store's database of ``table``; None if another worker owns its partition.
         Raises ``TablesNotReadyError`` while this worker is restoring it: an answer without
         the live part would be wrong, not just late."""
         partition = self.partition_of(store_id)
@@ -341,7 +503,7 @@ class LiveTables:
             if partition in self._owned:
                 raise TablesNotReadyError(f"partition {partition} is being restored")
             return None
-        return dbs["aggregates"]
+        return dbs[table]
 
 
 def _open_empty(path: Path) -> rocksdict.Rdict:
