@@ -9,12 +9,14 @@ desktop, no console errors, and screenshots (``test-output/screenshots``)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,7 +53,7 @@ from tests.worker_tools import (
     sale_line_now,
     worker_environment,
 )
-from views.i18n import money
+from views.i18n import catalogue, money, percent, text
 from views.periods import average_ticket_cents
 
 pytestmark = [pytest.mark.browser, pytest.mark.kafka, pytest.mark.slow]
@@ -105,21 +107,24 @@ def deep(driver: WebDriver, selector: str) -> list[dict[str, Any]]:
 
 
 CHART_QUERY = """
-const found = {money: [], factors: []};
+const found = {money: [], factors: [], legends: [], labels: []};
 for (const doc of Bokeh.documents) {
   for (const model of doc._all_models.values()) {
     const kind = model.constructor.__name__;
     if (kind === 'CustomJSTickFormatter') found.money.push(model.doFormat(arguments[0], {loc: 0}));
     if (kind === 'FactorRange') found.factors.push(model.factors);
+    if (kind === 'LegendItem') found.legends.push(model.label?.value ?? model.label);
+    if (kind === 'ColumnDataSource' && model.data.label) found.labels.push(...model.data.label);
   }
 }
 return found;
 """
 
 
-def chart_axes(driver: WebDriver, ticks: list[float]) -> dict[str, list[list[str]]]:
-    """What the page's charts write on their axes: each money axis's labels for ``ticks``
-    (computed by the browser, with its own Intl), and each chart's x-axis factors."""
+def chart_axes(driver: WebDriver, ticks: list[float]) -> dict[str, list[Any]]:
+    """What the page's charts write: each money axis's labels for ``ticks`` (computed by the
+    browser, with its own Intl), each chart's x-axis factors, the legends' entries and the
+    money labels their hover tooltips show."""
     return driver.execute_script(CHART_QUERY, ticks)
 
 
@@ -287,6 +292,241 @@ def shots(driver: WebDriver, who: str) -> None:
         assert png_size(path) == size
 
 
+LANGUAGES = ("pt_BR", "en")
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MONEY_AXIS_1500 = {"pt_BR": "R$ 1.500", "en": "R$1,500"}
+"""A money axis's tick at R$ 1.500, as each language writes it (``Intl`` in the browser)."""
+OTHER_NUMBERS = {
+    "pt_BR": re.compile(r"R\$\d|\d\.\d{1,2}%|\d\.\d\d(?!\d)"),
+    "en": re.compile(r"R\$ \d|\d,\d{1,2}%|\d,\d\d(?!\d)"),
+}
+"""Money, percentages and decimals written the other language's way (``R$1,234.56`` or
+``12.3%`` on a Portuguese page, ``R$ 1.234,56`` or ``12,3%`` on an English one)."""
+
+
+def short_day_text(d: date, locale: str) -> str:
+    """A chart's day label, written here apart from the views: ``03/12``, ``Dec 3``."""
+    return d.strftime("%d/%m") if locale == "pt_BR" else f"{MONTHS_EN[d.month - 1]} {d.day}"
+
+
+def this_month() -> tuple[date, date]:
+    """The first and last day of the store's current month."""
+    first = datetime.now(ZONE).date().replace(day=1)
+    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def page_in(stack: Stack, path: str, locale: str) -> str:
+    return f"{stack.url}{path}?lang={locale}"
+
+
+TABLE_QUERY = """
+const rows = [];
+(function walk(root) {
+  root.querySelectorAll('.tabulator').forEach(table => {
+    const titles = {};
+    table.querySelectorAll('.tabulator-col[tabulator-field]').forEach(c => {
+      titles[c.getAttribute('tabulator-field')] = c.textContent.trim();
+    });
+    table.querySelectorAll('.tabulator-row').forEach(r => {
+      const row = {};
+      r.querySelectorAll('.tabulator-cell[tabulator-field]').forEach(c => {
+        row[titles[c.getAttribute('tabulator-field')]] = c.textContent.trim();
+      });
+      rows.push(row);
+    });
+  });
+  root.querySelectorAll('*').forEach(e => { if (e.shadowRoot) walk(e.shadowRoot); });
+})(document);
+return rows;
+"""
+
+
+def table_rows(driver: WebDriver) -> list[dict[str, str]]:
+    """Every table's rows on the page, each as column title -> cell text (a column folded
+    into a phone row's details included)."""
+    return driver.execute_script(TABLE_QUERY)
+
+
+def other_language(driver: WebDriver, locale: str, prefixes: tuple[str, ...]) -> list[str]:
+    """What the page shows of the other language: the other catalogue's words for the
+    messages under ``prefixes`` (those not also in this language's catalogue) and figures
+    written the other way; text, tables and the charts' legends and tooltips."""
+    axes = chart_axes(driver, [])
+    shown = " ".join(
+        [
+            page_text(driver),
+            *(item["text"] for item in deep(driver, ".tabulator-col-title, .tabulator-cell")),
+            *axes["legends"],
+            *axes["labels"],
+        ]
+    )
+    own = " ".join(catalogue(locale).values())
+    other = catalogue("en" if locale == "pt_BR" else "pt_BR")
+    words = {
+        part.strip(" .,:;()+")
+        for key, message in other.items()
+        if key.startswith(prefixes)
+        for part in re.split(r"\{\w+\}", message)
+    }
+    found = sorted(w for w in words if len(w) > 3 and w not in own and w in shown)
+    return found + OTHER_NUMBERS[locale].findall(shown)
+
+
+def check_projection(
+    driver: WebDriver, stack: Stack, locale: str, who: str, first: date, last: date
+) -> None:
+    """The projection panel of ``who`` (``store`` or ``seller``) for ``first``..``last``: the
+    API's projected end and 80 % band, in a sentence in ``locale``; over several days, the
+    cone chart's days run to ``last`` and its legend and money axis are in ``locale``."""
+    scope = f"/api/v1/stores/{STORE}" + (f"/sellers/{SELLER}" if who == "seller" else "")
+
+    def shown_as_the_api_answers() -> dict[str, Any] | None:
+        shown = deep(driver, f"#projection-{who}")
+        answer = stack.api(f"{scope}/projection?from={first}&to={last}")
+        end = answer["period_end"]["revenue"]
+        figures = [end["mid"], end["low80"], end["high80"]]
+        if shown and [int(shown[0]["data"][k]) for k in ("mid", "low", "high")] == figures:
+            return shown[0]
+        return None
+
+    shown = wait_for(shown_as_the_api_answers, f"the projection of {first}..{last}")
+    mid, low, high = (money(int(shown["data"][k]), locale) for k in ("mid", "low", "high"))
+    subject = text(f"projection.subject.{who}", locale)
+    end = short_day_text(last, locale)
+    assert shown["text"] == text(
+        "projection.sentence", locale, subject=subject, end=end, mid=mid, low=low, high=high
+    )
+    assert text("projection.title", locale) in [item["text"] for item in deep(driver, "h2")]
+    if last == first:
+        return
+    wait_for(
+        lambda: end in {factors[-1] for factors in chart_axes(driver, [])["factors"] if factors},
+        f"the cone chart's days up to {end}",
+    )
+    axes = chart_axes(driver, [1500])
+    legend = {text(f"projection.{k}", locale) for k in ("band", "projected", "so_far")}
+    assert legend <= set(axes["legends"])
+    assert axes["money"] and all(labels == [MONEY_AXIS_1500[locale]] for labels in axes["money"])
+
+
+def check_manager_panels(driver: WebDriver, stack: Stack, locale: str) -> None:
+    """The manager's page in ``locale`` as it opens (today): where today is heading, the
+    team's pay this month and the team table's month columns, each the API's figure (the
+    pay also the plan by hand) written in ``locale`` under that language's words; then
+    where the month is heading, with its cone, and back to today."""
+    day = datetime.now(ZONE).date()
+    check_projection(driver, stack, locale, "store", day, day)
+    # The team's pay this month: each seller by hand from the plan, and the total.
+    first, last = this_month()
+    month = {
+        seller: stack.api(f"/api/v1/stores/{STORE}/sellers/{seller}/summary?from={first}&to={day}")
+        for seller in (SELLER, OTHER_SELLER)
+    }
+    pay = stack.api(f"/api/v1/stores/{STORE}/pay?period=month")
+    team_pay = wait_for(
+        lambda: [
+            shown
+            for shown in deep(driver, "#team-pay[data-raw]")
+            if int(shown["data"]["raw"]) == pay["totals"]["total_cents"]
+        ],
+        "the team's pay as the API answers it",
+    )[0]
+    assert pay["totals"]["total_cents"] == sum(
+        expected_pay(figures["revenue_cents"]) for figures in month.values()
+    )
+    share = percent(Decimal(pay["totals"]["of_revenue"]), locale)
+    total = money(pay["totals"]["total_cents"], locale)
+    assert team_pay["text"] == text("pay.team_total", locale, total=total, share=share)
+    # The team table's month columns: pay so far, projected sales (the seller's projection)
+    # and projected pay (the plan by hand at those sales), under this language's titles.
+    col = {
+        name: text(f"manager.team.col.{name}", locale)
+        for name in ("seller", "pay", "projected_revenue", "projected_pay")
+    }
+    team = {
+        row[col["seller"]]: row
+        for row in wait_for(
+            lambda: [row for row in table_rows(driver) if col["pay"] in row], "the team table"
+        )
+    }
+    assert set(team) == {SELLER_NAME, OTHER_SELLER_NAME}
+    for seller, name in ((SELLER, SELLER_NAME), (OTHER_SELLER, OTHER_SELLER_NAME)):
+        heading = stack.api(
+            f"/api/v1/stores/{STORE}/sellers/{seller}/projection?from={first}&to={last}"
+        )["period_end"]["revenue"]["mid"]
+        assert team[name][col["pay"]] == money(expected_pay(month[seller]["revenue_cents"]), locale)
+        assert team[name][col["projected_revenue"]] == money(heading, locale), name
+        assert team[name][col["projected_pay"]] == money(expected_pay(heading), locale), name
+    assert text("manager.team.title", locale) in [item["text"] for item in deep(driver, "h2")]
+    assert other_language(driver, locale, ("projection.", "pay.", "manager.team.")) == []
+    # Where the month is heading: the API's projection of the month, and its cone.
+    driver.execute_script(CHOOSE_OPTION, text("period.this_month", locale))
+    check_projection(driver, stack, locale, "store", first, last)
+    assert other_language(driver, locale, ("projection.",)) == []
+    driver.execute_script(CHOOSE_OPTION, text("period.today", locale))
+    wait_for(lambda: kpis(driver, "today"), "today's cards again")
+
+
+def check_seller_panels(driver: WebDriver, stack: Stack, locale: str) -> None:
+    """The seller's page in ``locale``: where my month is heading (with its cone) and my pay
+    this month so far, at the month's end and what the next tier is worth, each the API's
+    figure and the plan by hand, written in ``locale`` under that language's words."""
+    first, last = this_month()
+    day = datetime.now(ZONE).date()
+    check_projection(driver, stack, locale, "seller", first, last)
+    ends = {factors[-1] for factors in chart_axes(driver, [])["factors"] if factors}
+    assert short_day_text(day, locale) in ends  # the history's days end today
+    mine = stack.api(f"/api/v1/stores/{STORE}/sellers/{SELLER}/summary?from={first}&to={day}")
+    month_end = stack.api(
+        f"/api/v1/stores/{STORE}/sellers/{SELLER}/projection?from={first}&to={last}"
+    )["period_end"]["revenue"]
+    answer = stack.api(f"/api/v1/stores/{STORE}/sellers/{SELLER}/pay?period=month")
+
+    def card(value: str, part: str) -> str:
+        return deep(driver, f".kpi:has({value}) {part}")[0]["text"]
+
+    # My pay this month, recomputed here from the plan and my month's revenue.
+    pay = wait_for(lambda: deep(driver, "#pay-total"), "my pay")[0]
+    total = expected_pay(mine["revenue_cents"])
+    assert int(pay["data"]["raw"]) == total == answer["total_cents"]
+    assert pay["text"] == money(total, locale)
+    assert card("#pay-total", ".kpi-label") == text("pay.so_far", locale)
+    commission = total - PLAN["base_pay_cents"]
+    parts = {"base": PLAN["base_pay_cents"], "commission": commission, "bonus": 0}
+    written = {name: money(cents, locale) for name, cents in parts.items()}
+    assert card("#pay-total", ".kpi-change") == text("pay.parts", locale, **written)
+    # My pay at the month's end: the plan by hand at the projected revenue and its band.
+    projected = wait_for(lambda: deep(driver, "#pay-projected"), "my projected pay")[0]
+    band = [expected_pay(month_end[k]) for k in ("mid", "low80", "high80")]
+    assert [int(projected["data"][k]) for k in ("raw", "low", "high")] == band
+    assert projected["text"] == money(band[0], locale)
+    assert card("#pay-projected", ".kpi-label") == text("pay.projected", locale)
+    low, high = money(band[1], locale), money(band[2], locale)
+    assert card("#pay-projected", ".kpi-change") == text(
+        "pay.projected_band", locale, low=low, high=high
+    )
+    # What the next tier is worth, or that I am in the top one already.
+    nxt = deep(driver, "#pay-next")[0]
+    assert card("#pay-next", ".kpi-label") == text("pay.next_title", locale)
+    if mine["revenue_cents"] < 50_000:
+        missing = 50_000 - mine["revenue_cents"]
+        adds = answer["next_tier"]["adds_cents"]
+        assert int(nxt["data"]["missing"]) == missing and int(nxt["data"]["adds"]) == adds
+        assert nxt["text"] == text(
+            "pay.next_tier", locale, missing=money(missing, locale), adds=money(adds, locale)
+        )
+    else:
+        assert nxt["text"] == text("pay.top_tier", locale)
+    assert text("pay.title", locale) in [item["text"] for item in deep(driver, "h2")]
+    assert other_language(driver, locale, ("projection.", "pay.")) == []
+
+
+PANEL_PAGES = {
+    "gerente": ("/manager", check_manager_panels),
+    "vendedor": ("/seller", check_seller_panels),
+}
+
+
 MANAGER_KPIS = ("revenue", "margin", "orders", "average_ticket", "units")
 SELLER_KPIS = ("revenue", "orders", "average_ticket", "units")
 
@@ -317,41 +557,7 @@ def test_a_manager_sees_the_api_figures_and_a_new_sale_without_reload(
     assert MANAGER_NAME in deep(browser, "#signed-in")[0]["text"]
     assert STORE not in page_text(browser)
     assert deep(browser, "li[data-metric]"), "the comparison with the chain"
-    # Where today is heading: the API's projection of today, in words, with its band.
-    today_iso = datetime.now(ZONE).date().isoformat()
-
-    def projection_matches() -> bool:
-        shown = deep(browser, "#projection-store")
-        answer = stack.api(f"/api/v1/stores/{STORE}/projection?from={today_iso}&to={today_iso}")
-        end = answer["period_end"]["revenue"]
-        return bool(shown) and [int(shown[0]["data"][k]) for k in ("mid", "low", "high")] == [
-            end["mid"],
-            end["low80"],
-            end["high80"],
-        ]
-
-    wait_for(projection_matches, "today's projection as the API answers it")
-    # The team's pay this month: each seller by hand from the plan, and the total.
-    first = datetime.now(ZONE).date().replace(day=1).isoformat()
-    day = datetime.now(ZONE).date().isoformat()
-    month = {
-        seller: stack.api(f"/api/v1/stores/{STORE}/sellers/{seller}/summary?from={first}&to={day}")
-        for seller in (SELLER, OTHER_SELLER)
-    }
-    team_pay = wait_for(lambda: deep(browser, "#team-pay[data-raw]"), "the team's pay")[0]
-    assert int(team_pay["data"]["raw"]) == sum(
-        expected_pay(figures["revenue_cents"]) for figures in month.values()
-    )
-    assert money(expected_pay(month[SELLER]["revenue_cents"]), "pt_BR") in team
-    headers = " ".join(i["text"] for i in deep(browser, ".tabulator-col-title"))
-    assert "Remuneração projetada (mês)" in headers and "Vendas projetadas (mês)" in headers
-    # Each seller's projected month, as the API's seller projection answers it.
-    last_day = (datetime.now(ZONE).date().replace(day=28) + timedelta(days=4)).replace(day=1)
-    last_day -= timedelta(days=1)
-    heading = stack.api(
-        f"/api/v1/stores/{STORE}/sellers/{SELLER}/projection?from={first}&to={last_day}"
-    )["period_end"]["revenue"]["mid"]
-    assert money(heading, "pt_BR") in {c["text"] for c in deep(browser, ".tabulator-cell")}
+    check_manager_panels(browser, stack, "pt_BR")
     # The cards compare with the period before (the history) and draw its trend.
     assert "sem comparação" not in " ".join(i["text"] for i in deep(browser, ".kpi-change"))
     assert len(deep(browser, ".kpi svg.spark polyline")) == len(MANAGER_KPIS)
@@ -413,32 +619,7 @@ def test_a_seller_sees_only_their_own_figures(browser: WebDriver, stack: Stack) 
     day = datetime.now(ZONE).date().isoformat()
     mine = stack.api(f"/api/v1/stores/{STORE}/sellers/{SELLER}/summary?from={first}&to={day}")
     assert month == expected_kpis(mine, SELLER_KPIS)
-    # Where my month is heading: the API's projection of the whole month.
-    last = (datetime.now(ZONE).date().replace(day=28) + timedelta(days=4)).replace(day=1)
-    last -= timedelta(days=1)
-    path = f"/api/v1/stores/{STORE}/sellers/{SELLER}/projection?from={first}&to={last}"
-    shown = wait_for(lambda: deep(browser, "#projection-seller"), "my month's projection")
-    month_end = stack.api(path)["period_end"]["revenue"]
-    assert int(shown[0]["data"]["mid"]) == month_end["mid"]
-    # My pay at the month's end: the plan by hand at the projected revenue and its band.
-    projected = wait_for(lambda: deep(browser, "#pay-projected"), "my projected pay")[0]["data"]
-    assert [int(projected[k]) for k in ("raw", "low", "high")] == [
-        expected_pay(month_end["mid"]),
-        expected_pay(month_end["low80"]),
-        expected_pay(month_end["high80"]),
-    ]
-    # My pay this month, recomputed here from the plan and my month's revenue.
-    pay = wait_for(lambda: deep(browser, "#pay-total"), "my pay")[0]
-    assert int(pay["data"]["raw"]) == expected_pay(mine["revenue_cents"])
-    if mine["revenue_cents"] < 50_000:
-        nxt = deep(browser, "#pay-next")[0]
-        assert int(nxt["data"]["missing"]) == 50_000 - mine["revenue_cents"]
-    axes = chart_axes(browser, [1500])
-    assert axes["money"] and all(labels == ["R$ 1.500"] for labels in axes["money"])
-    # The history's days end today; the projection's run to the month's end.
-    ends = {factors[-1] for factors in axes["factors"] if factors}
-    assert datetime.now(ZONE).strftime("%d/%m") in ends
-    assert last.strftime("%d/%m") in ends
+    check_seller_panels(browser, stack, "pt_BR")
 
     shots(browser, "seller")
     assert console_errors(browser) == []
@@ -459,6 +640,36 @@ def test_a_seller_sees_only_their_own_figures(browser: WebDriver, stack: Stack) 
         f"/api/v1/stores/{STORE}/recent-sales",
     ):
         assert stack.worker.request("GET", path, token).status == 403, path
+
+
+PANEL_CASES = [
+    (locale, size)
+    for locale in LANGUAGES
+    for size in ("phone", "desktop")
+    if (locale, size) != ("pt_BR", "desktop")  # the two tests above
+]
+
+
+@pytest.mark.parametrize("username", list(PANEL_PAGES))
+@pytest.mark.parametrize(("locale", "size"), PANEL_CASES)
+def test_the_projection_and_pay_panels_in_each_language_and_size(
+    browser: WebDriver, stack: Stack, username: str, locale: str, size: str
+) -> None:
+    """The projection, pay and team-pay panels show the API's figures in each language, in
+    that language's words and number format, on a phone (real mobile emulation at 375×812)
+    and on a 1440×900 desktop; pt-BR on a desktop is checked by the two tests above."""
+    path, check = PANEL_PAGES[username]
+    sign_in(browser, stack, username)
+    wait_for(lambda: browser.current_url.endswith(path), f"the page {path}")
+    if size == "phone":
+        emulate_phone(browser, *PHONE)
+    browser.get(page_in(stack, path, locale))
+    wait_for(lambda: kpis(browser, "today"), f"{path} in {locale}")
+    assert viewport_size(browser) == (PHONE if size == "phone" else DESKTOP)
+    check(browser, stack, locale)
+    assert overflowing_text(browser) == [], f"{path} in {locale} on a {size}"
+    screenshot(browser, f"{path.strip('/')}-panels-{locale}-{size}")
+    assert console_errors(browser) == []
 
 
 def test_the_language_switch_and_signing_out(browser: WebDriver, stack: Stack) -> None:
