@@ -802,7 +802,7 @@ class LiveLoop:
             self._busy = False
 
     def _status(self, key: str, alert: bool = False) -> str:
-        now = datetime.now(self.session.zone).strftime("%H:%M:%S")
+        now = i18n.clock(datetime.now(self.session.zone), self.session.locale, seconds=True)
         updated = self.session.t("common.updated_at", time=now)
         text = html.escape(self.session.t(key))
         if alert:

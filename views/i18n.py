@@ -249,10 +249,12 @@ def day_time(dt: datetime, locale: str) -> str:
     return _plain_spaces(joined)
 
 
-def clock(dt: datetime, locale: str) -> str:
-    """A time of day: ``14:05`` (pt-BR), ``2:05 PM`` (en)."""
+def clock(dt: datetime, locale: str, seconds: bool = False) -> str:
+    """A time of day: ``14:05`` (pt-BR), ``2:05 PM`` (en); with ``seconds``, ``14:05:09``
+    and ``2:05:09 PM``."""
     name = resolve_locale(locale)
-    return _plain_spaces(format_time(dt.time(), "short", locale=_babel_locale(name)))
+    style = "medium" if seconds else "short"
+    return _plain_spaces(format_time(dt.time(), style, locale=_babel_locale(name)))
 
 
 def short_day(d: date, locale: str) -> str:

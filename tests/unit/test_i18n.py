@@ -19,6 +19,7 @@ from views.i18n import (
     LOCALES_DIR,
     _parse_catalogue,
     catalogue,
+    clock,
     day,
     day_time,
     money,
@@ -405,3 +406,11 @@ def test_no_formatter_emits_no_break_spaces(locale: str) -> None:
 def test_locales_dir_holds_one_catalogue_per_locale() -> None:
     files = sorted(path.stem for path in Path(LOCALES_DIR).glob("*.json"))
     assert files == sorted(LOCALES)
+
+
+def test_clock_follows_the_language_with_and_without_seconds() -> None:
+    moment = datetime(2026, 12, 4, 13, 5, 9)
+    assert clock(moment, "pt_BR") == "13:05"
+    assert clock(moment, "en") == "1:05 PM"
+    assert clock(moment, "pt_BR", seconds=True) == "13:05:09"
+    assert clock(moment, "en", seconds=True) == "1:05:09 PM"
