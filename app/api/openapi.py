@@ -14,6 +14,7 @@ from app.pay.plans import (
     BASES,
     MAX_CENTS,
     MAX_ID_LENGTH,
+    MAX_REASON_LENGTH,
     MAX_TIERS,
     MAX_VERSION,
     PERIODS,
@@ -138,6 +139,23 @@ _PLAN_PROPERTIES: dict[str, Any] = {
         **_CENTS,
         "type": ["integer", "null"],
         "description": "The most commission a period pays (the quota bonus is paid on top).",
+    },
+    "correction": {
+        "type": ["object", "null"],
+        "description": "Required (not null) on a save whose effective_from is before the "
+        "first day of the store's current month (its latest sale's month; the wall clock's "
+        "before its first sale): such a version changes pay already earned. The reason is "
+        "kept with the version. null: no correction.",
+        "required": ["reason"],
+        "properties": {
+            "reason": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_REASON_LENGTH,
+                "description": "Why past months are corrected: not only spaces; line breaks "
+                "allowed, no other control characters.",
+            },
+        },
     },
 }
 _SHARE = {

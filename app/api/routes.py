@@ -441,7 +441,8 @@ async def put_store_plan(
 ) -> Any:
     """Saves one plan version (``app/pay/editing.py``'s rules) and answers the new history.
     This worker owns the store (the view forwarded the request otherwise), so saves of one
-    store are serialised here; ``agents/plans.py`` says how they stay so across workers."""
+    store are serialised here; ``agents/plans.py`` says how they stay so across workers.
+    A back-dated version is judged on the store's event clock (``_plan_save_today``)."""
     store_id = params["store_id"]
     require_store(principal, store_id)
     body = await _json_body(request)
@@ -449,7 +450,10 @@ async def put_store_plan(
         _refuse_another_stores_seller(ctx, store_id, body["seller_id"])
     try:
         saved = await _plans(ctx).save(
-            store_id, lambda history: plan_to_save(history, body, store_id)
+            store_id,
+            lambda history: plan_to_save(
+                history, body, store_id, store_today=_plan_save_today(ctx, store_id)
+            ),
         )
     except PlanError as error:
         raise _invalid_plan(error) from None
@@ -465,6 +469,15 @@ async def put_store_plan(
         "created": saved.created,
         **plan_view(saved.history, ctx.store_today(store_id)),
     }
+
+
+def _plan_save_today(ctx: ApiContext, store_id: str) -> date:
+    """The store's today for a plan save (``check_not_back_dated``): the local day of its
+    latest sale, the event clock the projections read from this worker's live tables (the
+    owner's: saves run there); the wall-clock date in the store's time zone only while the
+    store has no sales here yet, or where this worker computes no projections."""
+    clock = ctx.projections.clock(store_id) if ctx.projections is not None else None
+    return clock.day if clock is not None else ctx.store_today(store_id)
 
 
 async def simulate_store_plan(

@@ -9,13 +9,16 @@ The rules of a save (``PUT /api/v1/stores/{store}/plan``, ``docs/pay.md``, "Edit
   different plan is a conflict (another edit saved first; HTTP 409), a number further on is
   refused (``version``);
 - saving what is already saved changes nothing: the same version again (a retried request),
-  or, without a version, the same plan as the latest version of its ``plan_id``.
+  or, without a version, the same plan as the latest version of its ``plan_id``;
+- a new version may not start in a month already past in the store unless it says it is a
+  correction (``check_not_back_dated``): pay already earned is not rewritten by accident.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import orjson
@@ -77,11 +80,40 @@ def draft_from_body(body: object, store_id: str, history: PlanHistory | None) ->
     return parse_plan(data)
 
 
-def plan_to_save(history: PlanHistory, body: object, store_id: str) -> PlanVersion:
-    """The version a save of ``body`` adds to ``history`` (or the saved version it repeats).
+def check_not_back_dated(plan: PlanVersion, store_today: date) -> None:
+    """Refuses a new version that would rewrite pay already earned by accident.
 
-    Raises ``PlanError`` for a malformed plan or one the history refuses (``add_version``'s
-    rules), ``VersionConflict`` for a version number taken by another plan.
+    ``store_today`` is the store's own today, the caller's to give: the local day of the
+    store's latest sale (its event clock, as the projections read it), or the wall-clock date
+    in the store's time zone while the store has no sales yet. A version whose
+    ``effective_from`` is before the first day of that day's month governs months already
+    past: it is refused (``PlanError`` on ``effective_from``) unless it carries a
+    ``correction`` with its reason. The first day of the current month itself is accepted
+    (the month is still being earned), as is any later month. A correction on a version that
+    is not back-dated is accepted as it is: the sender may read the month from another clock.
+    """
+    current_month = store_today.replace(day=1)
+    if plan.effective_from >= current_month or plan.correction is not None:
+        return
+    raise PlanError(
+        "effective_from",
+        f"must not be before {current_month.isoformat()}, the first day of the store's current "
+        "month, unless the version is a correction (it would change pay already earned; to "
+        'correct past months on purpose, send "correction": {"reason": "<why>"} with it), got '
+        f"{plan.effective_from.isoformat()!r}",
+    )
+
+
+def plan_to_save(
+    history: PlanHistory, body: object, store_id: str, *, store_today: date
+) -> PlanVersion:
+    """The version a save of ``body`` adds to ``history`` (or the saved version it repeats),
+    on the store's ``store_today`` (``check_not_back_dated`` says which day that is).
+
+    Raises ``PlanError`` for a malformed plan, a back-dated one that is no correction, or one
+    the history refuses (``add_version``'s rules), ``VersionConflict`` for a version number
+    taken by another plan. A repeat of a saved version is answered as saved even once its
+    month is past: it changes nothing.
     """
     explicit = isinstance(body, Mapping) and body.get("version") is not None
     plan = draft_from_body(body, store_id, history)
@@ -102,6 +134,7 @@ def plan_to_save(history: PlanHistory, body: object, store_id: str) -> PlanVersi
                 f"must be {expected}, the next version of plan {plan.plan_id!r} (or left out: "
                 f"the server numbers it), got {plan.version}",
             )
+    check_not_back_dated(plan, store_today)
     add_version(history, plan)  # its refusals (another scope, ...) before anything is written
     return plan
 

@@ -38,8 +38,12 @@ and an amount exact in ``app.pay.compute``."""
 MAX_TIERS = 20
 MAX_VERSION = 2**31 - 1
 MAX_ID_LENGTH = 200
+MAX_REASON_LENGTH = 500
+"""A correction's reason: a sentence or two, for whoever reads the history later."""
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+# Free text may span lines; other control characters and lone surrogates are refused.
+_TEXT_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f\ud800-\udfff]")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 # Digits, an optional dot and digits: no exponent, sign, spaces, "NaN" or "Infinity", so the
 # text a manager typed is the number stored.
@@ -55,9 +59,10 @@ _PLAN_REQUIRED = (
     "tier_mode",
     "tiers",
 )
-_PLAN_OPTIONAL = ("seller_id", "period", "quota_bonus", "commission_cap_cents")
+_PLAN_OPTIONAL = ("seller_id", "period", "quota_bonus", "commission_cap_cents", "correction")
 _TIER_FIELDS = ("threshold_cents", "rate")
 _BONUS_FIELDS = ("quota_cents", "amount_cents", "rate_of_base")
+_CORRECTION_FIELDS = ("reason",)
 _HISTORY_FIELDS = ("store_id", "versions")
 
 _Choice = TypeVar("_Choice", bound=str)
@@ -95,12 +100,26 @@ class QuotaBonus:
 
 
 @dataclass(frozen=True, slots=True)
+class Correction:
+    """Marks a version that changes pay already earned, on purpose: its ``effective_from`` is
+    before the store's current month when it is saved (``app.pay.editing``,
+    ``check_not_back_dated``). ``reason`` is kept with the version, so the history says why
+    the past was rewritten. It changes no pay figure."""
+
+    reason: str
+
+    def __post_init__(self) -> None:
+        _check_reason(self.reason)
+
+
+@dataclass(frozen=True, slots=True)
 class PlanVersion:
     """One version of a store's plan, or of one seller's override when ``seller_id`` is set.
 
     ``commission_cap_cents`` caps the commission alone: the quota bonus is paid on top
     (``docs/pay.md``, "Cap"). ``effective_from`` is the first day of a month, so one version
-    governs a whole period.
+    governs a whole period. ``correction`` is set on a version saved with an
+    ``effective_from`` in a month already past (``Correction``).
     """
 
     plan_id: str
@@ -115,6 +134,7 @@ class PlanVersion:
     period: Period = "month"
     quota_bonus: QuotaBonus | None = None
     commission_cap_cents: int | None = None
+    correction: Correction | None = None
 
     def __post_init__(self) -> None:
         # A list given by code would make the plan unhashable and mutable through it.
@@ -244,7 +264,13 @@ def parse_plan(data: object) -> PlanVersion:
     tiers = _parse_tiers(fields["tiers"])
     _check_tiers(tiers, tier_mode)
     quota_bonus = _parse_bonus(fields.get("quota_bonus"))
+    if quota_bonus is not None:
+        _check_bonus(quota_bonus)
     cap = fields.get("commission_cap_cents")
+    if cap is not None:
+        _check_cents("commission_cap_cents", cap)
+    # Checked here, before the correction is: PlanVersion would check them only after it.
+    correction = _parse_correction(fields.get("correction"))
     return PlanVersion(
         plan_id=plan_id,
         version=version,
@@ -258,6 +284,7 @@ def parse_plan(data: object) -> PlanVersion:
         tiers=tiers,
         quota_bonus=quota_bonus,
         commission_cap_cents=cap,
+        correction=correction,
     )
 
 
@@ -288,6 +315,7 @@ def to_json(plan: PlanVersion) -> dict[str, Any]:
             else _decimal_text(bonus.rate_of_base),
         },
         "commission_cap_cents": plan.commission_cap_cents,
+        "correction": None if plan.correction is None else {"reason": plan.correction.reason},
     }
 
 
@@ -362,6 +390,13 @@ def _parse_bonus(data: object) -> QuotaBonus | None:
     )
 
 
+def _parse_correction(data: object) -> Correction | None:
+    if data is None:
+        return None
+    fields = _fields("correction", data, _CORRECTION_FIELDS, (), "correction")
+    return Correction(_check_reason(fields["reason"]))
+
+
 def _parse_rate(field: str, value: object) -> Decimal:
     if isinstance(value, int | float) and not isinstance(value, bool):
         raise PlanError(
@@ -413,6 +448,8 @@ def _check_plan(plan: PlanVersion) -> None:
         _check_bonus(plan.quota_bonus)
     if plan.commission_cap_cents is not None:
         _check_cents("commission_cap_cents", plan.commission_cap_cents)
+    if plan.correction is not None and not isinstance(plan.correction, Correction):
+        raise PlanError("correction", f"must be a correction, got {_show(plan.correction)}")
 
 
 def _check_tiers(tiers: object, tier_mode: TierMode) -> None:
@@ -498,6 +535,22 @@ def _check_id(field: str, value: object) -> str:
             field,
             f"must be a non-empty text of at most {MAX_ID_LENGTH} characters, without control "
             f"characters or surrounding spaces, got {_show(value)}",
+        )
+    return value
+
+
+def _check_reason(value: object) -> str:
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > MAX_REASON_LENGTH
+        or _TEXT_CONTROL.search(value)
+    ):
+        raise PlanError(
+            "correction.reason",
+            f"must say why the past is corrected: a text of 1 to {MAX_REASON_LENGTH} characters, "
+            f"not only spaces, without control characters (line breaks allowed), got "
+            f"{_show(value)}",
         )
     return value
 

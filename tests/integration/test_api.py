@@ -76,6 +76,8 @@ PLAN = {
     ],
     "quota_bonus": {"quota_cents": 3_000_000, "amount_cents": 20_000},
     "commission_cap_cents": 100_000,
+    # From January, before the month the test runs in: saved as a correction.
+    "correction": {"reason": "the test chain's plan, paying its sales from January"},
 }
 DRAFT = {**PLAN, "tiers": [{"threshold_cents": 0, "rate": "0.015"}]}
 PLAN_ROUTE = ("PUT", "/api/v1/stores/{store_id}/plan")

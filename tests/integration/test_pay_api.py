@@ -339,6 +339,8 @@ def test_a_malformed_plan_is_refused_naming_the_field(scene: Scene) -> None:
             {**good, "quota_bonus": {"quota_cents": 1, "amount_cents": 1, "rate_of_base": "0.1"}},
             "quota_bonus",
         ),
+        ({**good, "correction": {"reason": " "}}, "correction.reason"),
+        ({**good, "correction": "esqueci"}, "correction"),
     ]
     for plan, field_at_fault in cases:
         answer = scene.send("PUT", f"{BASE}/plan", "manager", plan)
@@ -363,11 +365,26 @@ def test_a_malformed_plan_is_refused_naming_the_field(scene: Scene) -> None:
     assert scene.send("GET", f"{BASE}/pay", "manager").status == 404
 
 
+CORRECTION = {"reason": "Plano combinado em outubro, registrado só agora (teste)"}
+
+
 def test_plans_are_saved_and_read_back(scene: Scene) -> None:
     first = month_start(scene.last_month - timedelta(days=40))
-    answer = scene.send("PUT", f"{BASE}/plan", "manager", store_plan(first, 100_000))
+    # From a month already past: it would change pay already earned, refused as it is ...
+    refused = scene.send("PUT", f"{BASE}/plan", "manager", store_plan(first, 100_000))
+    assert (refused.status, refused.body["error"]) == (400, "invalid_plan"), refused.body
+    assert refused.body["field"] == "effective_from", refused.body
+    # (the store has no sales yet: its current month is the wall clock's, in its zone)
+    assert scene.this_month.isoformat() in refused.body["reason"], refused.body
+    assert "correction" in refused.body["reason"]
+    assert scene.get(f"{BASE}/plan", "manager")["versions"] == [], "nothing was saved"
+    # ... and saved as a correction, its reason kept in the version.
+    answer = scene.send(
+        "PUT", f"{BASE}/plan", "manager", {**store_plan(first, 100_000), "correction": CORRECTION}
+    )
     assert answer.status == 200, answer.body
     assert (answer.body["created"], answer.body["saved"]["version"]) == (True, 1)
+    assert answer.body["saved"]["correction"] == CORRECTION
     assert answer.body["saved"]["store_id"] == STORE.store_id
     assert answer.body["store_name"] == STORE.name
     # Visible at once to the next read of the same worker.
@@ -377,7 +394,12 @@ def test_plans_are_saved_and_read_back(scene: Scene) -> None:
     # A second version from this month on, and Bia's override.
     second = scene.send("PUT", f"{BASE}/plan", "admin", store_plan(scene.this_month, 110_000))
     assert second.status == 200 and second.body["saved"]["version"] == 2, second.body
+    assert second.body["saved"]["correction"] is None, "this month's first day: no correction"
     bia = scene.send("PUT", f"{BASE}/plan", "manager", bia_plan(first))
+    assert (bia.status, bia.body.get("field")) == (400, "effective_from"), bia.body
+    bia = scene.send(
+        "PUT", f"{BASE}/plan", "manager", {**bia_plan(first), "correction": CORRECTION}
+    )
     assert bia.status == 200 and bia.body["saved"]["seller_id"] == BIA, bia.body
     # The same request again changes nothing, with its version or without.
     again = scene.send("PUT", f"{BASE}/plan", "manager", store_plan(scene.this_month, 110_000))
@@ -396,9 +418,33 @@ def test_plans_are_saved_and_read_back(scene: Scene) -> None:
     ]
     assert history["in_force"]["version"] == 2
     assert [p["plan_id"] for p in history["overrides_in_force"]] == ["bia"]
+    # The history shows which versions corrected the past, and why.
+    assert [p["correction"] for p in history["versions"]] == [CORRECTION, None, CORRECTION]
     scene.plans.update(
         last=history["versions"][0], now=history["versions"][1], bia=history["versions"][2]
     )
+
+
+LATE_STORE = "loja-pay-03"
+"""A store whose latest sale is last month's, and no reference data (São Paulo's zone)."""
+
+
+def test_a_stores_current_month_is_the_month_of_its_latest_sale(scene: Scene) -> None:
+    """The event clock, not the wall clock, says which months are past: for a store whose
+    latest sale is last month, last month is still the current one."""
+    when = datetime.combine(scene.last_month.replace(day=12), datetime.min.time()).replace(hour=15)
+    row = {**line("s-late", when, 1, "100.00", "60.00"), "store_id": LATE_STORE}
+    scene.ingest([row])
+    summary = f"/api/v1/stores/{LATE_STORE}/summary?from={scene.last_month}&to={scene.today}"
+    eventually(lambda: _check(scene.get(summary)["lines"] == 1), "the late store's sale counted")
+    path = f"/api/v1/stores/{LATE_STORE}/plan"
+    plan = {**store_plan(scene.last_month, 100_000), "plan_id": "atrasada"}
+    answer = scene.send("PUT", path, "admin", plan)
+    assert answer.status == 200 and answer.body["saved"]["correction"] is None, answer.body
+    before = month_start(scene.last_month - timedelta(days=1))
+    refused = scene.send("PUT", path, "admin", {**plan, "effective_from": before.isoformat()})
+    assert (refused.status, refused.body.get("field")) == (400, "effective_from"), refused.body
+    assert scene.last_month.isoformat() in refused.body["reason"], refused.body
 
 
 def test_pay_equals_the_recompute_of_the_plan_and_the_sales(scene: Scene) -> None:

@@ -39,18 +39,20 @@ from app.api.pay import (
     team_pay,
 )
 from app.api.periods import BadParameter, DateRange
-from app.api.routes import ROUTES, _outlooks
+from app.api.routes import ROUTES, _outlooks, _plan_save_today
 from app.metrics import WorkerMetrics, render
 from app.pay.catalogue import PlanCatalogue, decode_history
 from app.pay.editing import (
     MAX_HISTORY_BYTES,
     HistoryTooLarge,
     VersionConflict,
+    check_not_back_dated,
     draft_from_body,
     encode_history,
     plan_to_save,
 )
 from app.pay.plans import (
+    Correction,
     PlanError,
     PlanHistory,
     add_version,
@@ -63,6 +65,8 @@ from app.reference import InvalidReference, ReferenceCatalogue
 from app.topics import topic_set
 
 STORE = "loja-001"
+TODAY = date(2026, 3, 18)
+"""The store's day in the saves below: the body's effective_from (2026-03-01) is this month."""
 TOPICS = topic_set("t.")
 DOC = document(ROUTES)
 SCHEMAS = DOC["components"]["schemas"]
@@ -90,7 +94,7 @@ def body(**changes: Any) -> dict[str, Any]:
 def saved(*bodies: dict[str, Any]) -> PlanHistory:
     history = PlanHistory(STORE)
     for item in bodies:
-        history = add_version(history, plan_to_save(history, item, STORE))
+        history = add_version(history, plan_to_save(history, item, STORE, store_today=TODAY))
     return history
 
 
@@ -99,34 +103,44 @@ def saved(*bodies: dict[str, Any]) -> PlanHistory:
 
 def test_the_server_numbers_versions_and_fills_the_store() -> None:
     history = PlanHistory(STORE)
-    first = plan_to_save(history, body(), STORE)
+    first = plan_to_save(history, body(), STORE, store_today=TODAY)
     assert (first.version, first.store_id, first.seller_id) == (1, STORE, None)
     history = add_version(history, first)
-    second = plan_to_save(history, body(base_pay_cents=190_000), STORE)
+    second = plan_to_save(history, body(base_pay_cents=190_000), STORE, store_today=TODAY)
     assert second.version == 2
     # A null version or store is the same as none.
     assert (
-        plan_to_save(history, body(version=None, store_id=None, base_pay_cents=1), STORE).version
+        plan_to_save(
+            history, body(version=None, store_id=None, base_pay_cents=1), STORE, store_today=TODAY
+        ).version
         == 2
     )
-    other = plan_to_save(history, body(plan_id="outro"), STORE)
+    other = plan_to_save(history, body(plan_id="outro"), STORE, store_today=TODAY)
     assert other.version == 1, "versions are numbered per plan_id"
 
 
 def test_a_given_version_must_be_the_next_one() -> None:
     history = saved(body(), body(base_pay_cents=190_000))
-    assert plan_to_save(history, body(version=3, base_pay_cents=200_000), STORE).version == 3
+    assert (
+        plan_to_save(
+            history, body(version=3, base_pay_cents=200_000), STORE, store_today=TODAY
+        ).version
+        == 3
+    )
     with pytest.raises(VersionConflict) as conflict:
-        plan_to_save(history, body(version=2, base_pay_cents=200_000), STORE)
+        plan_to_save(history, body(version=2, base_pay_cents=200_000), STORE, store_today=TODAY)
     assert (conflict.value.version, conflict.value.expected) == (2, 3)
     assert "version 3" in str(conflict.value)
     with pytest.raises(PlanError) as gap:
-        plan_to_save(history, body(version=5), STORE)
+        plan_to_save(history, body(version=5), STORE, store_today=TODAY)
     assert gap.value.field == "version" and "must be 3" in gap.value.reason
     # A new plan_id starts at 1.
-    assert plan_to_save(history, body(plan_id="novo", version=1), STORE).version == 1
+    assert (
+        plan_to_save(history, body(plan_id="novo", version=1), STORE, store_today=TODAY).version
+        == 1
+    )
     with pytest.raises(PlanError) as gap:
-        plan_to_save(history, body(plan_id="novo", version=2), STORE)
+        plan_to_save(history, body(plan_id="novo", version=2), STORE, store_today=TODAY)
     assert gap.value.field == "version" and "must be 1" in gap.value.reason
 
 
@@ -134,13 +148,13 @@ def test_saving_what_is_saved_changes_nothing() -> None:
     history = saved(body(), body(base_pay_cents=190_000))
     latest = history.versions[-1]
     # The same version again (a retried request with its number) ...
-    again = plan_to_save(history, body(version=2, base_pay_cents=190_000), STORE)
+    again = plan_to_save(history, body(version=2, base_pay_cents=190_000), STORE, store_today=TODAY)
     assert again == latest and add_version(history, again) is history
     # ... or the latest terms again without a number.
-    again = plan_to_save(history, body(base_pay_cents=190_000), STORE)
+    again = plan_to_save(history, body(base_pay_cents=190_000), STORE, store_today=TODAY)
     assert again == latest and add_version(history, again) is history
     # The terms of an older version, unnumbered, are a new version: going back is a change.
-    back = plan_to_save(history, body(), STORE)
+    back = plan_to_save(history, body(), STORE, store_today=TODAY)
     assert back.version == 3 and back.base_pay_cents == 180_000
 
 
@@ -161,23 +175,25 @@ def test_saving_what_is_saved_changes_nothing() -> None:
 )
 def test_a_malformed_body_is_refused_naming_the_field(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(PlanError) as refused:
-        plan_to_save(PlanHistory(STORE), body(**changes), STORE)
+        plan_to_save(PlanHistory(STORE), body(**changes), STORE, store_today=TODAY)
     assert refused.value.field == field
 
 
 @pytest.mark.parametrize("data", [None, [], "plan", 3])
 def test_a_body_that_is_not_an_object_is_refused(data: object) -> None:
     with pytest.raises(PlanError) as refused:
-        plan_to_save(PlanHistory(STORE), data, STORE)
+        plan_to_save(PlanHistory(STORE), data, STORE, store_today=TODAY)
     assert refused.value.field == "plan"
 
 
 def test_a_plan_id_keeps_its_scope() -> None:
     history = saved(body())
     with pytest.raises(PlanError) as refused:
-        plan_to_save(history, body(seller_id="s-0001"), STORE)
+        plan_to_save(history, body(seller_id="s-0001"), STORE, store_today=TODAY)
     assert refused.value.field == "seller_id"
-    override = plan_to_save(history, body(plan_id="ana", seller_id="s-0001"), STORE)
+    override = plan_to_save(
+        history, body(plan_id="ana", seller_id="s-0001"), STORE, store_today=TODAY
+    )
     assert (override.seller_id, override.version) == ("s-0001", 1)
 
 
@@ -193,13 +209,153 @@ def test_a_history_past_one_message_is_refused() -> None:
     history = saved(body())
     assert orjson.loads(encode_history(history)) == history_to_json(history)
     tiers = [{"threshold_cents": 100 * n, "rate": "0.123456"} for n in range(20)]
-    one = plan_to_save(PlanHistory(STORE), body(plan_id="p" * 200, tiers=tiers), STORE)
+    one = plan_to_save(
+        PlanHistory(STORE), body(plan_id="p" * 200, tiers=tiers), STORE, store_today=TODAY
+    )
     size = len(orjson.dumps(to_json(one)))
     count = MAX_HISTORY_BYTES // size + 1
     versions = [replace(one, version=n) for n in range(1, count + 1)]
     assert len(encode_history(PlanHistory(STORE, tuple(versions[:-20])))) <= MAX_HISTORY_BYTES
     with pytest.raises(HistoryTooLarge, match="plan history of"):
         encode_history(PlanHistory(STORE, tuple(versions)))
+
+
+# --------------------------------------------------------------------------- back-dated saves
+
+
+def draft(effective_from: str, correction: Correction | None = None) -> Any:
+    plan = draft_from_body(body(effective_from=effective_from), STORE, None)
+    return replace(plan, correction=correction)
+
+
+@pytest.mark.parametrize(
+    ("today", "effective_from", "accepted"),
+    [
+        # The current month's first day is accepted, on any day of the month ...
+        (date(2026, 3, 1), "2026-03-01", True),
+        (date(2026, 3, 18), "2026-03-01", True),
+        (date(2026, 3, 31), "2026-03-01", True),
+        # ... and so is any later month ...
+        (date(2026, 3, 31), "2026-04-01", True),
+        (date(2026, 3, 18), "2027-01-01", True),
+        # ... but the previous month's first day (a version's date is always a first) is not,
+        # not even on the current month's first day.
+        (date(2026, 3, 1), "2026-02-01", False),
+        (date(2026, 3, 18), "2026-02-01", False),
+        (date(2026, 3, 31), "2025-03-01", False),
+        (date(2026, 1, 5), "2025-12-01", False),
+    ],
+)
+def test_a_version_may_not_start_before_the_stores_current_month(
+    today: date, effective_from: str, accepted: bool
+) -> None:
+    plan = draft(effective_from)
+    if accepted:
+        check_not_back_dated(plan, today)
+    else:
+        with pytest.raises(PlanError) as refused:
+            check_not_back_dated(plan, today)
+        assert refused.value.field == "effective_from"
+        first = today.replace(day=1).isoformat()
+        assert refused.value.reason.startswith(f"must not be before {first}, "), refused.value
+        assert '"correction": {"reason"' in refused.value.reason
+        assert refused.value.reason.endswith(f"got {effective_from!r}")
+    # A correction is accepted either way: back-dated on purpose, or read from another clock.
+    check_not_back_dated(draft(effective_from, Correction("acordo de fevereiro")), today)
+
+
+def test_a_back_dated_save_needs_a_correction_with_a_reason() -> None:
+    history = saved(body())
+    later = date(2026, 5, 10)
+    with pytest.raises(PlanError) as refused:
+        plan_to_save(history, body(base_pay_cents=190_000), STORE, store_today=later)
+    assert refused.value.field == "effective_from"
+    # Numbered or not, for a new plan_id or an override too.
+    for changes in (
+        {"version": 2, "base_pay_cents": 190_000},
+        {"plan_id": "novo"},
+        {"plan_id": "ana", "seller_id": "s-ana"},
+    ):
+        with pytest.raises(PlanError) as refused:
+            plan_to_save(history, body(**changes), STORE, store_today=later)
+        assert refused.value.field == "effective_from", changes
+    reason = "Março pagou 1 % acima de R$ 30.000; o acordo era 2 %"
+    corrected = plan_to_save(
+        history,
+        body(base_pay_cents=190_000, correction={"reason": reason}),
+        STORE,
+        store_today=later,
+    )
+    assert corrected.version == 2 and corrected.correction == Correction(reason)
+    history = add_version(history, corrected)
+    assert history_to_json(history)["versions"][1]["correction"] == {"reason": reason}
+    assert history_to_json(history)["versions"][0]["correction"] is None
+    # The same correction again is a retry: answered as saved, nothing added.
+    again = plan_to_save(
+        history,
+        body(base_pay_cents=190_000, correction={"reason": reason}),
+        STORE,
+        store_today=later,
+    )
+    assert again == corrected and add_version(history, again) is history
+
+
+@pytest.mark.parametrize(
+    ("correction", "field"),
+    [
+        ({"reason": ""}, "correction.reason"),
+        ({"reason": "   "}, "correction.reason"),
+        ({"reason": None}, "correction.reason"),
+        ({"reason": 7}, "correction.reason"),
+        ({"reason": "x" * 501}, "correction.reason"),
+        ({"reason": "tab\there"}, "correction.reason"),
+        ({}, "correction.reason"),
+        ({"reason": "ok", "by": "gerente"}, "correction.by"),
+        ("acordo", "correction"),
+        ([], "correction"),
+    ],
+)
+def test_a_correction_without_a_proper_reason_is_refused(correction: Any, field: str) -> None:
+    with pytest.raises(PlanError) as refused:
+        plan_to_save(
+            saved(body()),
+            body(effective_from="2026-01-01", correction=correction),
+            STORE,
+            store_today=TODAY,
+        )
+    assert refused.value.field == field
+
+
+def test_a_saved_version_repeated_after_its_month_is_no_new_save() -> None:
+    """A retry that arrives once the month has turned changes nothing, as before; only new
+    versions are judged on the date."""
+    history = saved(body(), body(base_pay_cents=190_000))
+    april = date(2026, 4, 1)
+    latest = history.versions[-1]
+    assert plan_to_save(history, body(base_pay_cents=190_000), STORE, store_today=april) == latest
+    numbered = body(version=2, base_pay_cents=190_000)
+    assert plan_to_save(history, numbered, STORE, store_today=april) == latest
+    # Going back to version 1's terms is a new version, from a month now past: refused.
+    with pytest.raises(PlanError) as refused:
+        plan_to_save(history, body(), STORE, store_today=april)
+    assert refused.value.field == "effective_from"
+    # From April on it is a plain change.
+    assert plan_to_save(history, body(effective_from="2026-04-01"), STORE, store_today=april)
+
+
+def test_a_save_reads_the_stores_event_clock_else_the_wall_clock() -> None:
+    wall = date(2026, 12, 4)
+
+    def ctx(projections: FakeProjections | None) -> Any:
+        return SimpleNamespace(projections=projections, store_today=lambda store_id: wall)
+
+    # The store's latest sale is on November 30th (its clock lags the wall clock): November.
+    assert _plan_save_today(ctx(FakeProjections(date(2026, 11, 30), None)), STORE) == date(
+        2026, 11, 30
+    )
+    # No sale yet, or no projections on this worker: the wall clock in the store's zone.
+    assert _plan_save_today(ctx(FakeProjections(None, None)), STORE) == wall
+    assert _plan_save_today(ctx(None), STORE) == wall
 
 
 # --------------------------------------------------------------------------- the catalogue

@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 
 from app.pay.plans import (
     MAX_CENTS,
+    MAX_REASON_LENGTH,
+    Correction,
     PlanError,
     PlanHistory,
     PlanVersion,
@@ -95,6 +97,35 @@ def test_to_json_is_json_and_round_trips() -> None:
     assert to_json(plan)["quota_bonus"] is None and to_json(plan)["seller_id"] == "v-7"
 
 
+def test_a_correction_round_trips_and_its_absence_is_null() -> None:
+    reason = "Fevereiro: o acordo era 2 %,\nnão 1 %"  # a line break is allowed
+    plan = parse_plan(valid() | {"correction": {"reason": reason}})
+    assert plan.correction == Correction(reason)
+    assert to_json(plan)["correction"] == {"reason": reason}
+    assert parse_plan(json.loads(json.dumps(to_json(plan)))) == plan
+    # Absent or null: no correction, written as null.
+    assert parse_plan(valid()).correction is None
+    assert parse_plan(valid() | {"correction": None}) == parse_plan(valid())
+    assert to_json(parse_plan(valid()))["correction"] is None
+    # Part of the version: the same terms with another reason are another version.
+    assert plan != replace(plan, correction=Correction("outro motivo"))
+
+
+def test_a_history_saved_before_corrections_existed_still_loads() -> None:
+    """A value of the plans topic written before ``correction`` was a field: no such key."""
+    old = valid()
+    assert "correction" not in old
+    history = parse_history({"store_id": "loja-001", "versions": [old]})
+    assert history.versions[0].correction is None
+    assert history_to_json(history)["versions"][0] == {
+        **old,
+        "seller_id": None,
+        "period": "month",
+        "correction": None,
+        "quota_bonus": {**old["quota_bonus"], "rate_of_base": None},
+    }
+
+
 def test_a_bonus_as_a_share_of_base_round_trips() -> None:
     plan = parse_plan(valid() | {"quota_bonus": {"quota_cents": 1, "rate_of_base": "0.15"}})
     assert plan.quota_bonus == QuotaBonus(1, rate_of_base=Decimal("0.15"))
@@ -134,6 +165,10 @@ def _steps(path: str) -> list[str | int]:
 
 
 CENTS = "must be a whole number of cents, got"
+REASON = (
+    "must say why the past is corrected: a text of 1 to 500 characters, not only spaces, "
+    "without control characters (line breaks allowed), got"
+)
 RATE = "must be a decimal between 0 and 1, got"
 RATE_TEXT = 'must be a decimal written with digits and a dot, such as "0.03", got'
 ID = (
@@ -342,6 +377,27 @@ REFUSALS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "commission_cap_cents: must be 0 or more cents, got -1",
     ),
     ("float cap", _set("commission_cap_cents", 1500.0), f"commission_cap_cents: {CENTS} 1500.0"),
+    ("correction not an object", _set("correction", "ajuste"), "correction: must be an object"),
+    ("correction without reason", _set("correction", {}), "correction.reason: is required"),
+    (
+        "correction unknown field",
+        _set("correction", {"reason": "ajuste", "por": "gerente"}),
+        "correction.por: unknown field (known: reason)",
+    ),
+    ("empty reason", _set("correction", {"reason": ""}), f"correction.reason: {REASON} ''"),
+    ("blank reason", _set("correction", {"reason": " \n "}), f"correction.reason: {REASON}"),
+    ("reason not text", _set("correction", {"reason": 1}), f"correction.reason: {REASON} 1"),
+    ("null reason", _set("correction", {"reason": None}), f"correction.reason: {REASON} null"),
+    (
+        "long reason",
+        _set("correction", {"reason": "x" * (MAX_REASON_LENGTH + 1)}),
+        f"correction.reason: {REASON}",
+    ),
+    (
+        "reason with a control character",
+        _set("correction", {"reason": "a\x00b"}),
+        f"correction.reason: {REASON}",
+    ),
 ]
 
 
@@ -365,7 +421,8 @@ def test_the_unknown_field_message_lists_the_known_ones() -> None:
         parse_plan(valid() | {"cap": 1})
     assert str(caught.value) == (
         "cap: unknown field (known: plan_id, version, effective_from, store_id, base_pay_cents,"
-        " basis, tier_mode, tiers, seller_id, period, quota_bonus, commission_cap_cents)"
+        " basis, tier_mode, tiers, seller_id, period, quota_bonus, commission_cap_cents,"
+        " correction)"
     )
 
 
@@ -396,6 +453,17 @@ def test_the_first_error_in_field_order_is_reported() -> None:
         parse_plan(data)
 
 
+def test_the_correction_is_checked_after_every_other_field() -> None:
+    bad_reason = {"correction": {"reason": ""}}
+    for field, value in (
+        ("quota_bonus", {"quota_cents": 1, "amount_cents": 1, "rate_of_base": "0.1"}),
+        ("commission_cap_cents", -1),
+    ):
+        with pytest.raises(PlanError) as caught:
+            parse_plan(valid() | bad_reason | {field: value})
+        assert caught.value.field == field
+
+
 def test_plans_built_by_code_are_checked_too() -> None:
     with pytest.raises(
         PlanError, match=r"^tiers\[0\]\.rate: must be a decimal between 0 and 1, got 0.01"
@@ -409,6 +477,10 @@ def test_plans_built_by_code_are_checked_too() -> None:
         store_plan(effective_from="2026-01-01")
     with pytest.raises(PlanError, match=r"^quota_bonus: must give exactly one"):
         store_plan(quota_bonus=QuotaBonus(100))
+    with pytest.raises(PlanError, match=r"^correction\.reason: must say why"):
+        store_plan(correction=Correction("  "))
+    with pytest.raises(PlanError, match=r"^correction: must be a correction"):
+        store_plan(correction="ajuste")
     # A list of tiers is accepted and kept as a tuple, so the plan stays a hashable value.
     plan = store_plan(tiers=[Tier(0, Decimal("0.01"))])
     assert isinstance(plan.tiers, tuple) and hash(plan) == hash(store_plan())
@@ -420,6 +492,11 @@ texts = st.text(
     alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=30
 ).filter(lambda text: text == text.strip())
 cents = st.integers(0, MAX_CENTS)
+reasons = st.text(
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs")) | st.just("\n"),
+    min_size=1,
+    max_size=MAX_REASON_LENGTH,
+).filter(lambda text: text.strip() != "")
 rates = st.integers(0, 6).flatmap(
     lambda places: st.integers(0, 10**places).map(lambda n: Decimal(n).scaleb(-places))
 )
@@ -449,6 +526,7 @@ def plans(draw: st.DrawFn) -> PlanVersion:
         tiers=tuple(Tier(t, r) for t, r in zip([0, *thresholds], tier_rates, strict=True)),
         quota_bonus=bonus,
         commission_cap_cents=draw(st.none() | cents),
+        correction=draw(st.none() | st.builds(Correction, reasons)),
     )
 
 
