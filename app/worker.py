@@ -33,6 +33,7 @@ from agents.plans import PlanFollower, PlanStore
 from agents.reference import ReferenceFollower
 from app import faust_patches
 from app.api.auth import UserStore
+from app.api.cross_sell import CrossSell
 from app.api.lookups import Lookups
 from app.api.projections import ProjectionService
 from app.api.routes import ApiContext, register
@@ -270,6 +271,11 @@ def build_worker(
         token_key=settings.token_key(),
         plans=plans,
         projections=ProjectionService(lookups, settings.retention_days),
+        cross_sell=CrossSell(
+            tables,
+            settings.basket_days,
+            lambda sku: catalogue.product_name(sku) or aggregator.product_names.get(sku),
+        ),
     )
     register(app, context)
     return Worker(app, settings, tables, aggregator, history, sink, context, reference, plans)

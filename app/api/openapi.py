@@ -10,6 +10,7 @@ from app.api.pay import SHARE_PLACES
 from app.api.periods import GRANULARITIES, RANKINGS
 from app.forecast.projection import MODEL_NAME
 from app.insights.comparison import METRICS
+from app.insights.cross_sell import RULE_ORDERS
 from app.pay.plans import (
     BASES,
     MAX_CENTS,
@@ -79,6 +80,26 @@ _QUERY: dict[str, dict[str, Any]] = {
     "period": {
         "description": "The pay period (plans pay monthly).",
         "schema": {"type": "string", "enum": list(PERIODS), "default": "month"},
+    },
+    "product": {
+        "description": "Bought together: the product (SKU) whose rules are wanted; without it, "
+        "the store's strongest pairs.",
+        "schema": {"type": "string"},
+    },
+    "min_count": {
+        "description": "Bought together: the least number of baskets a pair must be in to be "
+        "listed (everything is counted; this only filters the answer).",
+        "schema": {"type": "integer", "minimum": 1, "default": 3},
+    },
+    "min_support": {
+        "description": "Bought together: the least share of the window's baskets a pair must "
+        "be in to be listed.",
+        "schema": {"type": "number", "minimum": 0, "maximum": 1, "default": 0},
+    },
+    "sort": {
+        "description": "Bought together: what rules or pairs are ranked by (default: "
+        "confidence for a product's rules, lift for pairs).",
+        "schema": {"type": "string", "enum": list(RULE_ORDERS)},
     },
     "as_of": {
         "description": "Pay: the day pay is computed at (the store's local date, default today "
@@ -351,6 +372,119 @@ _BOUNDS = {
     "properties": dict.fromkeys(_BOUND_NAMES, _INT),
 }
 _NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
+_FRACTION = {"type": "number", "minimum": 0, "maximum": 1}
+_CROSS_SELL_RULE = {
+    "type": "object",
+    "description": "Baskets with the antecedent also hold the consequent, measured as "
+    "mlxtend's association_rules measures it on the same baskets (one row per basket).",
+    "required": [
+        "antecedent",
+        "antecedent_name",
+        "consequent",
+        "consequent_name",
+        "baskets",
+        "antecedent_baskets",
+        "consequent_baskets",
+        "antecedent_support",
+        "consequent_support",
+        "support",
+        "confidence",
+        "lift",
+        "leverage",
+        "conviction",
+    ],
+    "properties": {
+        "antecedent": {"type": "string"},
+        "antecedent_name": {"type": ["string", "null"]},
+        "consequent": {"type": "string"},
+        "consequent_name": {"type": ["string", "null"]},
+        "baskets": {**_INT, "description": "Baskets holding both."},
+        "antecedent_baskets": _INT,
+        "consequent_baskets": _INT,
+        "antecedent_support": _FRACTION,
+        "consequent_support": _FRACTION,
+        "support": {**_FRACTION, "description": "Share of the baskets holding both."},
+        "confidence": {
+            **_FRACTION,
+            "description": "Share of the antecedent's baskets that hold the consequent.",
+        },
+        "lift": {
+            "type": "number",
+            "description": "How many times likelier the consequent is with the antecedent "
+            "(1: no link).",
+        },
+        "leverage": {"type": "number", "description": "support - support(A) * support(C)."},
+        "conviction": {
+            "type": ["number", "null"],
+            "description": "(1 - support(C)) / (1 - confidence); null when infinite "
+            "(confidence 1).",
+        },
+    },
+}
+_CROSS_SELL = {
+    "type": "object",
+    "description": "Bought together over a window of the store's days (its event clock): a "
+    "basket is one order; products in it or not, quantities ignored, returned ones out. With "
+    "'product': that product's rules; without: the strongest pairs, each with both rules.",
+    "required": [
+        "store_id",
+        "store_name",
+        "from",
+        "to",
+        "window_days",
+        "min_count",
+        "min_support",
+        "sort",
+        "baskets",
+    ],
+    "properties": {
+        "store_id": {"type": "string"},
+        "store_name": _STORE_NAME,
+        "from": {**_NULLABLE_DATE, "description": "null before the store's first basket."},
+        "to": _NULLABLE_DATE,
+        "window_days": {
+            **_INT,
+            "description": "Days of counts kept, up to the store's newest basket day "
+            "(DATAAPP_BASKET_DAYS); 'from' may not be earlier.",
+        },
+        "min_count": _INT,
+        "min_support": _FRACTION,
+        "sort": {"type": "string", "enum": list(RULE_ORDERS)},
+        "baskets": {**_INT, "description": "Baskets in the window."},
+        "product": {"type": "string"},
+        "product_name": {"type": ["string", "null"]},
+        "product_baskets": _INT,
+        "rules": {"type": "array", "items": {"$ref": "#/components/schemas/CrossSellRule"}},
+        "pairs": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": [
+                    "products",
+                    "names",
+                    "baskets",
+                    "support",
+                    "lift",
+                    "leverage",
+                    "rules",
+                ],
+                "properties": {
+                    "products": {"type": "array", "items": {"type": "string"}},
+                    "names": {"type": "array", "items": {"type": ["string", "null"]}},
+                    "baskets": _INT,
+                    "support": _FRACTION,
+                    "lift": {"type": "number"},
+                    "leverage": {"type": "number"},
+                    "rules": {
+                        "type": "array",
+                        "description": "A -> B, then B -> A.",
+                        "items": {"$ref": "#/components/schemas/CrossSellRule"},
+                    },
+                },
+            },
+        },
+    },
+}
 _PROJECTION = {
     "type": "object",
     "description": "A store's or a seller's sales over from..to on the store's event clock: a "
@@ -695,6 +829,8 @@ _SCHEMAS: dict[str, Any] = {
     },
     "PayFigures": _PAY_FIGURES,
     "Projection": _PROJECTION,
+    "CrossSellRule": _CROSS_SELL_RULE,
+    "CrossSell": _CROSS_SELL,
     "PayCost": {
         "type": "object",
         "required": ["pay_cents", "of_revenue", "of_margin"],

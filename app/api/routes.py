@@ -41,6 +41,7 @@ from yarl import URL
 
 from agents.plans import PlanStore, PlansUnavailableError
 from app.api.auth import Principal, TokenError, User, UserStore, issue_token, verify_token
+from app.api.cross_sell import CrossSell
 from app.api.lookups import ZERO, Figures, Lookups, add_figures
 from app.api.names import display_name_of, seller_name, store_name_of
 from app.api.pay import (
@@ -127,6 +128,8 @@ class ApiContext:
     """The commission plans (``agents/plans.py``); None only where no worker runs them."""
     projections: ProjectionService | None = None
     """The projections (``app/api/projections.py``); None only where no worker runs them."""
+    cross_sell: CrossSell | None = None
+    """Bought together (``app/api/cross_sell.py``); None only where no worker counts it."""
 
     def today(self) -> date:
         return datetime.now(UTC).date()
@@ -669,6 +672,21 @@ async def store_seller_projection(
     return {**_store_head(ctx, store_id), **_seller_head(ctx, principal, seller_id), **answer}
 
 
+# -- suggestions ---------------------------------------------------------------------------
+
+
+async def store_cross_sell(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    """A product's bought-together rules, or the store's strongest pairs. Counts of baskets
+    only: a seller sees them for their own store, and they name no seller."""
+    store_id = params["store_id"]
+    require_store(principal, store_id)
+    if ctx.cross_sell is None:
+        raise ApiError(503, "not_ready", "this worker counts no baskets")
+    return {**_store_head(ctx, store_id), **ctx.cross_sell.answer(store_id, request.query)}
+
+
 def _projections(ctx: ApiContext) -> ProjectionService:
     if ctx.projections is None:
         raise ApiError(503, "not_ready", "this worker computes no projections")
@@ -1071,6 +1089,15 @@ ROUTES: tuple[Route, ...] = (
         query=_PROJECTION,
         response="Projection",
         tag="projections",
+    ),
+    Route(
+        "GET",
+        "/api/v1/stores/{store_id}/cross-sell",
+        store_cross_sell,
+        "Bought together: a product's rules, or the store's strongest pairs, over recent days",
+        query=(*_RANGE, "product", "min_count", "min_support", "sort", "limit"),
+        response="CrossSell",
+        tag="suggestions",
     ),
     Route(
         "GET",
