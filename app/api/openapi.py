@@ -101,6 +101,11 @@ _QUERY: dict[str, dict[str, Any]] = {
         "confidence for a product's rules, lift for pairs).",
         "schema": {"type": "string", "enum": list(RULE_ORDERS)},
     },
+    "days": {
+        "description": "Margin products: the days of the window, up to the store's day in "
+        "progress (its latest sale).",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 92, "default": 30},
+    },
     "as_of": {
         "description": "Pay: the day pay is computed at (the store's local date, default today "
         "in the store's time zone, not after it): the month that contains it, with the sales up "
@@ -485,6 +490,83 @@ _CROSS_SELL = {
         },
     },
 }
+_PRODUCT_SALES = {
+    "type": "object",
+    "description": "A product's sales in the store over the window, and the seller's own.",
+    "required": [
+        "sku",
+        "product_name",
+        "store_revenue_cents",
+        "store_units",
+        "seller_revenue_cents",
+        "seller_units",
+    ],
+    "properties": {
+        "sku": {"type": "string"},
+        "product_name": {"type": ["string", "null"]},
+        "store_revenue_cents": _INT,
+        "store_units": _INT,
+        "seller_revenue_cents": _INT,
+        "seller_units": _INT,
+    },
+}
+_PRODUCT_MARGIN = {
+    "type": "object",
+    "description": "A product with its margin over the lines with a known cost.",
+    "required": [
+        *_PRODUCT_SALES["required"],
+        "margin_cents",
+        "margin_rate",
+        "unit_margin_cents",
+        "seller_share",
+    ],
+    "properties": {
+        **_PRODUCT_SALES["properties"],
+        "margin_cents": _INT,
+        "margin_rate": {"type": "number", "description": "margin / revenue of costed lines."},
+        "unit_margin_cents": {**_INT, "description": "margin / costed units, half-even."},
+        "seller_share": {**_FRACTION, "description": "The seller's units / the store's."},
+    },
+}
+_MARGIN_PRODUCTS = {
+    "type": "object",
+    "description": "The store's highest-margin products for a seller, with the seller's share "
+    "of each; opportunities: products the store sells well, with a margin rate and units at "
+    "least the median, where the seller's share is under half their share of all the store's "
+    "units. Products without any known cost are listed apart.",
+    "required": [
+        "store_id",
+        "store_name",
+        "seller_id",
+        "seller_name",
+        "from",
+        "to",
+        "seller_share_of_store",
+        "by_unit_margin",
+        "by_margin_rate",
+        "opportunities",
+        "without_cost",
+    ],
+    "properties": {
+        "store_id": {"type": "string"},
+        "store_name": _STORE_NAME,
+        "seller_id": {"type": "string"},
+        "seller_name": _SELLER_NAME,
+        "from": _DATE,
+        "to": _DATE,
+        "seller_share_of_store": _FRACTION,
+        "by_unit_margin": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/ProductMargin"},
+        },
+        "by_margin_rate": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/ProductMargin"},
+        },
+        "opportunities": {"type": "array", "items": {"$ref": "#/components/schemas/ProductMargin"}},
+        "without_cost": {"type": "array", "items": {"$ref": "#/components/schemas/ProductSales"}},
+    },
+}
 _PROJECTION = {
     "type": "object",
     "description": "A store's or a seller's sales over from..to on the store's event clock: a "
@@ -831,6 +913,9 @@ _SCHEMAS: dict[str, Any] = {
     "Projection": _PROJECTION,
     "CrossSellRule": _CROSS_SELL_RULE,
     "CrossSell": _CROSS_SELL,
+    "ProductSales": _PRODUCT_SALES,
+    "ProductMargin": _PRODUCT_MARGIN,
+    "MarginProducts": _MARGIN_PRODUCTS,
     "PayCost": {
         "type": "object",
         "required": ["pay_cents", "of_revenue", "of_margin"],

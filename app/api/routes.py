@@ -27,7 +27,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -71,6 +71,7 @@ from app.api.periods import (
 )
 from app.history.client import HistoryUnavailableError
 from app.insights.comparison import compare_store, team_rank
+from app.insights.margins import ProductMargin, ProductSales, advise
 from app.metrics import WorkerMetrics, render
 from app.pay.editing import HistoryTooLarge, VersionConflict, draft_from_body, plan_to_save
 from app.pay.plans import PlanError, to_json
@@ -177,6 +178,14 @@ class Route:
 def require_store(principal: Principal | None, store_id: str) -> None:
     if principal is not None and not principal.can_read_store(store_id):
         raise ApiError(403, "forbidden", f"your role cannot see store {store_id!r}")
+
+
+def require_member(principal: Principal | None, store_id: str) -> None:
+    """The store's suggestions (bought together, trends, margins of its products): for its
+    manager and every seller of it, as they name products, not colleagues."""
+    if principal is None or principal.role == "admin" or principal.store_id == store_id:
+        return
+    raise ApiError(403, "forbidden", f"your role cannot see store {store_id!r}")
 
 
 def require_seller(principal: Principal | None, seller_id: str, store_id: str | None) -> None:
@@ -445,7 +454,7 @@ async def put_store_plan(
     """Saves one plan version (``app/pay/editing.py``'s rules) and answers the new history.
     This worker owns the store (the view forwarded the request otherwise), so saves of one
     store are serialised here; ``agents/plans.py`` says how they stay so across workers.
-    A back-dated version is judged on the store's event clock (``_plan_save_today``)."""
+    A back-dated version is judged on the store's event clock (``_event_today``)."""
     store_id = params["store_id"]
     require_store(principal, store_id)
     body = await _json_body(request)
@@ -455,7 +464,7 @@ async def put_store_plan(
         saved = await _plans(ctx).save(
             store_id,
             lambda history: plan_to_save(
-                history, body, store_id, store_today=_plan_save_today(ctx, store_id)
+                history, body, store_id, store_today=_event_today(ctx, store_id)
             ),
         )
     except PlanError as error:
@@ -474,11 +483,12 @@ async def put_store_plan(
     }
 
 
-def _plan_save_today(ctx: ApiContext, store_id: str) -> date:
-    """The store's today for a plan save (``check_not_back_dated``): the local day of its
-    latest sale, the event clock the projections read from this worker's live tables (the
-    owner's: saves run there); the wall-clock date in the store's time zone only while the
-    store has no sales here yet, or where this worker computes no projections."""
+def _event_today(ctx: ApiContext, store_id: str) -> date:
+    """The store's today on its event clock, for a plan save (``check_not_back_dated``) and
+    the windows of the suggestions: the local day of its latest sale, the clock the
+    projections read from this worker's live tables (the owner's: store routes run there);
+    the wall-clock date in the store's time zone only while the store has no sales here
+    yet, or where this worker computes no projections."""
     clock = ctx.projections.clock(store_id) if ctx.projections is not None else None
     return clock.day if clock is not None else ctx.store_today(store_id)
 
@@ -681,10 +691,86 @@ async def store_cross_sell(
     """A product's bought-together rules, or the store's strongest pairs. Counts of baskets
     only: a seller sees them for their own store, and they name no seller."""
     store_id = params["store_id"]
-    require_store(principal, store_id)
+    require_member(principal, store_id)
     if ctx.cross_sell is None:
         raise ApiError(503, "not_ready", "this worker counts no baskets")
     return {**_store_head(ctx, store_id), **ctx.cross_sell.answer(store_id, request.query)}
+
+
+MARGIN_DAYS = 30
+"""The window of ``/margin-products`` unless ``days`` says otherwise."""
+
+
+async def store_seller_margin_products(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    """The store's products with the highest margin over the last days, the seller's part
+    of each, and the opportunities for them (``app/insights/margins.py``). From the history
+    (line by line: a seller's part of a product is no live aggregate), up to the store's day
+    in progress on its event clock, as far as the history sink has written it."""
+    store_id, seller_id = params["store_id"], params["seller_id"]
+    require_seller(principal, seller_id, store_id)
+    days = _days_parameter(request.query, MARGIN_DAYS)
+    limit = parse_limit(request.query, default=10)
+    last = _event_today(ctx, store_id)
+    first = last - timedelta(days=days - 1)
+    rows = await ctx.history.product_sales_with_seller(store_id, seller_id, first, last)
+    products = [
+        ProductSales(
+            sku=row[0],
+            name=ctx.catalogue.product_name(row[0]) or row[1] or None,
+            revenue_cents=int(row[2]),
+            units=int(row[3]),
+            costed_revenue_cents=int(row[4]),
+            costed_units=int(row[5]),
+            cost_cents=int(row[6]),
+            seller_revenue_cents=int(row[7]),
+            seller_units=int(row[8]),
+        )
+        for row in rows
+    ]
+    advice = advise(products, limit)
+    return {
+        **_store_head(ctx, store_id),
+        **_seller_head(ctx, principal, seller_id),
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "seller_share_of_store": float(advice.seller_share_of_store),
+        "by_unit_margin": [_margin_json(m) for m in advice.by_unit_margin],
+        "by_margin_rate": [_margin_json(m) for m in advice.by_margin_rate],
+        "opportunities": [_margin_json(m) for m in advice.opportunities],
+        "without_cost": [_product_sales_json(p) for p in advice.without_cost],
+    }
+
+
+def _margin_json(margin: ProductMargin) -> dict[str, Any]:
+    return {
+        **_product_sales_json(margin.sales),
+        "margin_cents": margin.margin_cents,
+        "margin_rate": float(margin.margin_rate),
+        "unit_margin_cents": margin.unit_margin_cents,
+        "seller_share": float(margin.seller_share),
+    }
+
+
+def _product_sales_json(product: ProductSales) -> dict[str, Any]:
+    return {
+        "sku": product.sku,
+        "product_name": product.name,
+        "store_revenue_cents": product.revenue_cents,
+        "store_units": product.units,
+        "seller_revenue_cents": product.seller_revenue_cents,
+        "seller_units": product.seller_units,
+    }
+
+
+def _days_parameter(query: Mapping[str, str], default: int, maximum: int = 92) -> int:
+    text = query.get("days")
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit()) or len(text) > 3 or not 1 <= int(text) <= maximum:
+        raise BadParameter(f"'days' must be a whole number from 1 to {maximum}, got {text!r}")
+    return int(text)
 
 
 def _projections(ctx: ApiContext) -> ProjectionService:
@@ -1097,6 +1183,15 @@ ROUTES: tuple[Route, ...] = (
         "Bought together: a product's rules, or the store's strongest pairs, over recent days",
         query=(*_RANGE, "product", "min_count", "min_support", "sort", "limit"),
         response="CrossSell",
+        tag="suggestions",
+    ),
+    Route(
+        "GET",
+        "/api/v1/stores/{store_id}/sellers/{seller_id}/margin-products",
+        store_seller_margin_products,
+        "The store's highest-margin products with the seller's share, and their opportunities",
+        query=("days", "limit"),
+        response="MarginProducts",
         tag="suggestions",
     ),
     Route(

@@ -419,6 +419,25 @@ class HistoryStore:
         rows = await self._call(self._rows, sql, parameters)
         return [{"sku": row[0], "product_name": row[1], **metrics(row[2:])} for row in rows]
 
+    async def product_sales_with_seller(
+        self, store_id: str, seller_id: str, date_from: date, date_to: date
+    ) -> list[tuple[Any, ...]]:
+        """Per product of the store over the range: sku, latest name, revenue, units,
+        revenue and units of the lines with a known cost, their cost, and the seller's
+        revenue and units (``app/insights/margins.py``'s ``ProductSales`` fields, in order)."""
+        sql = (
+            "SELECT sku, argMaxIf(product_name, event_time, product_name != ''), "
+            "sum(revenue_cents), sum(toInt64(quantity)), "
+            "sumIf(revenue_cents, cost_cents IS NOT NULL), "
+            "sumIf(toInt64(quantity), cost_cents IS NOT NULL), sum(ifNull(cost_cents, 0)), "
+            "sumIf(revenue_cents, seller_id = {seller_id:String}), "
+            "sumIf(toInt64(quantity), seller_id = {seller_id:String}) "
+            f"FROM sale_lines WHERE store_id = {{store_id:String}} AND {_DATE_RANGE} "
+            "GROUP BY sku ORDER BY sku"
+        )
+        parameters = _parameters(store_id, seller_id, date_from, date_to)
+        return await self._call(self._rows, sql, parameters)
+
     async def seller_stores(self, seller_id: str) -> list[str]:
         """Stores where the seller has history, sorted."""
         rows = await self._call(

@@ -39,7 +39,7 @@ from app.api.pay import (
     team_pay,
 )
 from app.api.periods import BadParameter, DateRange
-from app.api.routes import ROUTES, _outlooks, _plan_save_today
+from app.api.routes import ROUTES, _event_today, _outlooks
 from app.metrics import WorkerMetrics, render
 from app.pay.catalogue import PlanCatalogue, decode_history
 from app.pay.editing import (
@@ -350,12 +350,12 @@ def test_a_save_reads_the_stores_event_clock_else_the_wall_clock() -> None:
         return SimpleNamespace(projections=projections, store_today=lambda store_id: wall)
 
     # The store's latest sale is on November 30th (its clock lags the wall clock): November.
-    assert _plan_save_today(ctx(FakeProjections(date(2026, 11, 30), None)), STORE) == date(
+    assert _event_today(ctx(FakeProjections(date(2026, 11, 30), None)), STORE) == date(
         2026, 11, 30
     )
     # No sale yet, or no projections on this worker: the wall clock in the store's zone.
-    assert _plan_save_today(ctx(FakeProjections(None, None)), STORE) == wall
-    assert _plan_save_today(ctx(None), STORE) == wall
+    assert _event_today(ctx(FakeProjections(None, None)), STORE) == wall
+    assert _event_today(ctx(None), STORE) == wall
 
 
 # --------------------------------------------------------------------------- the catalogue
