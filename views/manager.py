@@ -1,6 +1,7 @@
 """The manager's page: the store's KPIs (with sparklines) for the chosen period against the
 period before, the period's revenue chart, the live feed of sales, the team table, today /
-this week / this month at a glance, and the store against the chain's other stores."""
+this week / this month at a glance, the store against the chain's other stores, and the
+products bought together."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import panel as pn
 
-from views import i18n
+from views import cross_sell, i18n
 from views.api import ApiProblem, segment
 from views.charts import api_grain, dense_series, grain_for, period_dates_label
 from views.dashboard import (
@@ -108,6 +109,7 @@ class ManagerPage:
         )
         self.comparison = html_pane("")
         self.glance = html_pane("")
+        self.pairs = html_pane("")
         self.chart = RevenueChart(session)
         self.projection = ProjectionPanel(session, "projection.subject.store")
         self.plan = PlanEditor(session, f"/api/v1/stores/{segment(store_id)}")
@@ -147,6 +149,7 @@ class ManagerPage:
             before_points,
             later,
             projection,
+            pairs,
         ) = await asyncio.gather(
             api.get(f"{store}/summary", **chosen.current.query()),
             api.get(f"{store}/summary", **chosen.previous.query()),
@@ -156,6 +159,8 @@ class ManagerPage:
             api.get(f"{store}/timeseries", granularity=api_grain(grain), **chosen.previous.query()),
             later_today(api, store, glance_ends, self.session.zone),
             projection_of(api, store, projection_span(chosen, day)),
+            # Over the kept window of days, not the period: cached by the API per batch.
+            cross_sell.fetch(api, self.store_id, limit=cross_sell.PAIRS_SHOWN),
         )
         team_pay = await unless_missing(api.get(f"{store}/pay", period="month"))
         if compares_same_time(chosen, day):
@@ -181,6 +186,9 @@ class ManagerPage:
         self.team.value = self._team_frame(sellers, current["revenue_cents"], team_pay)
         self.pay_note.object = self._pay_note(team_pay)
         self.team_empty.visible = not sellers
+        shown = cross_sell.pairs_html(pairs, self.session.t, self.session.locale)
+        if shown != self.pairs.object:  # a details box opened stays open between sales
+            self.pairs.object = shown
         # The chain comparison asks every store's owner: it follows the filter at once, but
         # a single sale barely moves a rank, so it is fetched again only now and then.
         now = asyncio.get_running_loop().time()
@@ -367,6 +375,10 @@ class ManagerPage:
             (t("manager.team.title"), t("manager.team.help")),
             (t("manager.glance.title"), t("manager.glance.help")),
             (t("manager.compare.title"), t("manager.compare.help")),
+            (t("cross_sell.pairs_title"), t("cross_sell.pairs_help")),
+            (t("cross_sell.baskets_label"), t("cross_sell.baskets_help")),
+            (t("cross_sell.lift_label"), t("cross_sell.lift_help")),
+            (t("cross_sell.confidence_label"), t("cross_sell.confidence_help")),
         ]
         store = (
             f" · {html.escape(t('common.store'))}: "
@@ -410,6 +422,7 @@ class ManagerPage:
                     self.comparison,
                 ),
             ),
+            section(self.session, "cross_sell.pairs_title", "cross_sell.pairs_help", self.pairs),
         ]
         # Closed until asked for: most visits read the figures, few edit the plan.
         self.plan.panel.visible = False

@@ -1,5 +1,6 @@
 """The seller's page: my sales today and in the chosen period (with sparklines), my history
-as a chart by day, week or month against the period before, and my rank in the store."""
+as a chart by day, week or month against the period before, my rank in the store, and what to
+offer with the store's most bought products."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import html
 
 import panel as pn
 
+from views import cross_sell
 from views.api import segment
 from views.charts import Grain, api_grain, dense_series
 from views.dashboard import (
@@ -54,6 +56,7 @@ class SellerPage:
         self.period_kpis = html_pane("")
         self.rank = html_pane("")
         self.pay = html_pane("")
+        self.offers = html_pane("")
         self.status = html_pane("")
         grain_labels = {t(f"granularity.{g}"): g for g in GRAINS}
         self._grains = grain_labels
@@ -98,6 +101,7 @@ class SellerPage:
             points_before,
             later,
             projection,
+            pairs,
         ) = await asyncio.gather(
             api.get(f"{self.base}/summary", **day.current.query()),
             api.get(f"{self.base}/summary", **day.previous.query()),
@@ -110,6 +114,9 @@ class SellerPage:
                 api, self.base, {day.previous.last, chosen.previous.last}, self.session.zone
             ),
             projection_of(api, self.base, projection_span(chosen, now)),
+            # The API has no product ranking a seller may read (a store's is the team's
+            # figures): the store's most bought products come from its pairs by support.
+            cross_sell.fetch(api, self.store_id, sort="support", limit=cross_sell.PAIRS_SCANNED),
         )
         pay = await unless_missing(api.get(f"{self.base}/pay", period="month"))
         self.pay.object = pay_html(self.session, pay)
@@ -144,6 +151,11 @@ class SellerPage:
         self.chart.show(series, series_before)
         self.projection.show(projection, projection_span(chosen, now), series)
         self.empty.visible = not points["points"]
+        shown = cross_sell.offers_html(
+            pairs, cross_sell.offers(pairs or {}), t, self.session.locale
+        )
+        if shown != self.offers.object:
+            self.offers.object = shown
 
     def fill(self, screen: Shell) -> None:
         t = self.session.t
@@ -155,6 +167,8 @@ class SellerPage:
             (t("pay.title"), t("pay.help")),
             (t("pay.projected"), t("pay.projected_help")),
             (t("pay.next_title"), t("pay.next_help")),
+            (t("cross_sell.offers_title"), t("cross_sell.offers_help")),
+            (t("cross_sell.offer_label"), t("cross_sell.offer_help")),
         ]
         guide = Tour(self.session, "seller")
         self.period_section = section(
@@ -176,6 +190,7 @@ class SellerPage:
             section(self.session, "projection.title", "projection.help", self.projection.panel),
             section(self.session, "pay.title", "pay.help", self.pay),
             section(self.session, "seller.rank.title", "seller.rank.help", self.rank),
+            section(self.session, "cross_sell.offers_title", "cross_sell.offers_help", self.offers),
         ]
         screen.help[:] = help_content(self.session, screen, entries, guide)
         screen.toolbar[:] = [self.filter.panel()]
