@@ -4,6 +4,7 @@ up, generated data ingested the way an operator would, and readings of ``/metric
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import math
@@ -13,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,13 @@ if str(REPO) not in sys.path:
 import rocksdict  # noqa: E402
 from aiokafka import TopicPartition  # noqa: E402
 
+import tables.live  # noqa: E402
 from app.generator.stream import write_history  # noqa: E402
 from app.kafka.admin import partitions_of  # noqa: E402
 from app.kafka.launcher import broker_down, broker_up, free_port  # noqa: E402
 from app.kafka.replay import replay_to_end  # noqa: E402
 from app.settings import load_settings  # noqa: E402
+from tables.live import LiveTables  # noqa: E402
 from tests.worker_tools import DATAAPP, WorkerProcess  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -161,11 +164,12 @@ def generate_csv(folder: Path, days: int, start: str, orders_per_day: int = 4000
     return write_history(folder, 7, 8, days, start, orders_per_day)["sales"]
 
 
-def ingest_csv(env: dict[str, str], path: Path) -> tuple[dict, float]:
-    """``dataapp ingest PATH --json``: its summary and how long it took."""
+def ingest_csv(env: dict[str, str], path: Path, mapping: str | None = None) -> tuple[dict, float]:
+    """``dataapp ingest PATH --json [--mapping M]``: its summary and how long it took."""
     started = time.perf_counter()
+    extra = ["--mapping", mapping] if mapping else []
     done = subprocess.run(
-        [*DATAAPP, "ingest", str(path), "--json", "--no-progress"],
+        [*DATAAPP, "ingest", str(path), *extra, "--json", "--no-progress"],
         env=env,
         cwd=REPO,
         capture_output=True,
@@ -193,9 +197,65 @@ def machine_ticks() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
-def changelog_topics(prefix: str) -> list[str]:
-    """The changelogs of the worker's two tables (``aggregates``, ``order-index``)."""
-    return [f"{prefix}dataapp-worker-{table}-changelog" for table in ("aggregates", "order-index")]
+def changelog_topics(
+    prefix: str, names: Sequence[str] = ("aggregates", "order-index")
+) -> list[str]:
+    """The changelogs of the worker's tables ``names``: by default its first two (``aggregates``,
+    ``order-index``); ``tables.live.TABLES`` for every one, the bought-together counts'
+    ``baskets`` and ``basket-index`` included."""
+    return [f"{prefix}dataapp-worker-{name}-changelog" for name in names]
+
+
+def open_live_tables(folder: Path, partitions: int = 8) -> LiveTables:
+    """A real ``LiveTables`` (``tables/live.py``) in ``folder`` owning every partition, with
+    empty databases and no Kafka: its restore replays nothing (as the unit tests open it).
+    Call it outside a running event loop; close the tables when done."""
+
+    async def nothing_to_replay(*_: Any) -> int:
+        return 0
+
+    async def opened() -> LiveTables:
+        live = LiveTables(folder, "bench-", partitions, "127.0.0.1:1")
+        saved = tables.live.replay_to_end
+        tables.live.replay_to_end = nothing_to_replay
+        try:
+            live.on_assigned(range(partitions), generation=1)
+            if not await live.wait_ready(lambda: 1):
+                raise RuntimeError("the live tables did not open")
+        finally:
+            tables.live.replay_to_end = saved
+        return live
+
+    return asyncio.run(opened())
+
+
+def table_sizes(live: LiveTables, folder: Path) -> dict[str, dict[str, int]]:
+    """Per table of ``live`` (opened by ``open_live_tables`` in ``folder``), over every
+    partition: ``keys``, ``key_bytes`` and ``value_bytes`` (the sum of their lengths), and
+    after a flush and a full compaction ``sst_bytes`` (RocksDB's live SST files) and
+    ``disk_bytes`` (the tables' folders, with RocksDB's logs and manifests)."""
+    sizes: dict[str, dict[str, int]] = {}
+    for partition in range(live.partitions):
+        for name in tables.live.TABLES:
+            db = live._partition_db(name, partition)
+            figures = sizes.setdefault(name, dict.fromkeys(_SIZE_FIGURES, 0))
+            for key, value in db.items():
+                figures["keys"] += 1
+                figures["key_bytes"] += len(key)
+                figures["value_bytes"] += len(value)
+            db.flush()
+            db.compact_range(None, None)
+            figures["sst_bytes"] += db.property_int_value("rocksdb.total-sst-files-size") or 0
+    for name, figures in sizes.items():
+        figures["disk_bytes"] = sum(
+            path.stat().st_size
+            for path in folder.rglob("*")
+            if path.is_file() and path.parent.name == name
+        )
+    return sizes
+
+
+_SIZE_FIGURES = ("keys", "key_bytes", "value_bytes", "sst_bytes", "disk_bytes")
 
 
 async def read_to_end(
@@ -215,8 +275,9 @@ async def read_to_end(
 
 
 async def bare_restore(bootstrap: str, prefix: str, folder: Path) -> tuple[int, float]:
-    """The changelogs into fresh RocksDB databases (one per table and partition, written a
-    fetch at a time) with aiokafka and rocksdict alone: how fast a restore could go."""
+    """Every table's changelog (``tables.live.TABLES``, as the worker restores them) into
+    fresh RocksDB databases (one per table and partition, written a fetch at a time) with
+    aiokafka and rocksdict alone: how fast a restore could go."""
     dbs: dict[TopicPartition, rocksdict.Rdict] = {}
 
     def write(tp: TopicPartition, records: list[Any]) -> None:
@@ -233,7 +294,7 @@ async def bare_restore(bootstrap: str, prefix: str, folder: Path) -> tuple[int, 
         db.write(batch)
 
     try:
-        return await read_to_end(bootstrap, changelog_topics(prefix), write)
+        return await read_to_end(bootstrap, changelog_topics(prefix, tables.live.TABLES), write)
     finally:
         for db in dbs.values():
             db.close()

@@ -3,22 +3,33 @@ and the ClickHouse history on, against bare aiokafka reading the same topic in t
 
     .venv/bin/python bench/worker.py                  # ~250,000 generated lines
     .venv/bin/python bench/worker.py --lines 500000
+    .venv/bin/python bench/worker.py --baskets off    # without bought-together counting
+    .venv/bin/python bench/worker.py --baskets both   # without, then with, and their ratio
+    .venv/bin/python bench/worker.py --online-retail  # ../shared/data/online-retail instead
     .venv/bin/python bench/worker.py --profile DIR    # also py-spy the worker (raw stacks)
 
 It starts its own broker (or uses DATAAPP_KAFKA_BOOTSTRAP), generates sales (as
-``dataapp generate --out``), ingests them with ``dataapp ingest`` into a fresh topic prefix,
+``dataapp generate --out``; ``--online-retail`` takes Online Retail with its shipped mapping
+instead), ingests them with ``dataapp ingest`` into a fresh topic prefix,
 reads the topic with bare aiokafka (the ceiling), and only then starts the worker, polling
 ``/metrics`` every 0.2 s until every line is aggregated and written to ClickHouse. It prints
 line items per second from the first processed batch to the last, the steady rate between
-10% and 90% of the lines, table writes per line, batches, the history sink's rate, CPU use,
+10% and 90% of the lines, table writes per line, batches (and the rate inside them), the
+history sink's rate, CPU use (and line items per CPU-second of the worker),
 the ratio to bare json-decoded consumption, and the time a restarted worker takes to rebuild
 its tables from the changelogs (until ``/readyz`` answers 200), against aiokafka and
 rocksdict writing the same changelogs into RocksDB.
 
+``--baskets`` says whether the worker counts bought-together baskets (``tables/baskets.py``):
+``on`` (the default, as deployed: a window of ``--basket-days``, 90) or ``off``
+(``DATAAPP_BASKET_DAYS=0`` in the worker's environment). ``both`` measures the worker twice
+in the same run, without and then with, each on its own copy of the sales (ingested into a
+topic prefix of its own, with a data dir of its own), and prints the ratio.
+
 To show where the time goes it also prints the agent's stages alone (decode, aggregate,
-RocksDB merge, in this process on the same messages), the agent's commit step alone (the
-same changelog records sent and committed in per-partition transactions with aiokafka, with
-16 KiB record batches as the worker's producer has them and with 1 MiB), and, with
+RocksDB merge, basket counting with ``LiveTables.count_baskets``, in this process on the same
+messages), the agent's commit step alone (the same changelog records sent and committed in
+per-partition transactions with aiokafka, with 16 KiB record batches and with 1 MiB), and, with
 ``--profile``, py-spy's view of the worker's threads while it aggregates and restores.
 """
 
@@ -26,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import math
 import os
 import shutil
@@ -61,14 +73,17 @@ from bench._common import (
     machine_ticks,
     memory_mb,
     metrics,
+    open_live_tables,
     read_to_end,
     wait_healthy,
     wait_ready,
 )
 from tables.aggregation import aggregate_batch, order_keys
+from tables.live import TABLES
 from tables.totals import Totals
 from tests.worker_tools import WorkerProcess, worker_environment
 
+ONLINE_RETAIL = Path(__file__).resolve().parents[2] / "shared" / "data" / "online-retail"
 TARGET_LINES_PER_S = 20_000
 GOAL_LINES_PER_S = 50_000
 EVERYTHING = {"DATAAPP_LIVE_DAYS": "100000", "DATAAPP_RETENTION_DAYS": "100000"}
@@ -124,17 +139,24 @@ async def read_values(bootstrap: str, topic: str) -> list[tuple[int, bytes]]:
     return values
 
 
-def stage_rates(values: list[tuple[int, bytes]], work: Path) -> dict[str, float]:
+def stage_rates(values: list[tuple[int, bytes]], work: Path, basket_days: int) -> dict[str, float]:
     """Lines per second of the agent's in-process stages alone, on the same messages, in
-    batches of the agent's size: decode, pre-aggregate, and merge into RocksDB (plain
-    rocksdict, one database per partition, as ``LiveTables.apply`` does it)."""
+    batches of the agent's size: decode, pre-aggregate, merge into RocksDB (plain rocksdict,
+    one database per partition, as ``LiveTables.apply`` does it), and count the baskets
+    (``LiveTables.count_baskets`` over a window of ``basket_days`` days, on real live tables
+    of eight partitions in ``work``)."""
     started = time.perf_counter()
     sales = [(partition, decode_sale(value)) for partition, value in values]
     lines = sum(len(sale.lines) for _, sale in sales)
     rates = {"decode": lines / (time.perf_counter() - started)}
     batches = [sales[i : i + BATCH_EVENTS] for i in range(0, len(sales), BATCH_EVENTS)]
-    aggregate_s = apply_s = 0.0
+    aggregate_s = apply_s = baskets_s = 0.0
     dbs: dict[int, rocksdict.Rdict] = {}
+    live = open_live_tables(work / "stage-live", 8)
+    # Every decoded message is held at once here (the worker holds one batch): out of the
+    # cyclic collector's sight, lest its full passes over them be charged to the stages.
+    gc.collect()
+    gc.freeze()
     try:
         for batch in batches:
             partition_of = {sale.store_id: partition for partition, sale in batch}
@@ -163,11 +185,17 @@ def stage_rates(values: list[tuple[int, bytes]], work: Path) -> dict[str, float]
                     write.put(key, value)
                 dbs[partition].write(write)
             apply_s += time.perf_counter() - started
+            started = time.perf_counter()
+            live.count_baskets(only_sales, partition_of, basket_days)
+            baskets_s += time.perf_counter() - started
     finally:
+        gc.unfreeze()
         for db in dbs.values():
             db.close()
+        live.close()
     rates["aggregate"] = lines / aggregate_s
     rates["merge+RocksDB"] = lines / apply_s
+    rates["baskets"] = lines / baskets_s
     return rates
 
 
@@ -185,9 +213,10 @@ async def changelog_commit_rate(
         pairs = by_partition[tp.partition].setdefault(tp.topic, [])
         pairs.extend((record.key, record.value) for record in records)
 
-    await read_to_end(bootstrap, changelog_topics(prefix), keep)
+    topics = changelog_topics(prefix, TABLES)
+    await read_to_end(bootstrap, topics, keep)
     scratch = f"{prefix}bare-commit-{max_batch_size}."
-    names = {topic: scratch + topic.rsplit("-", 2)[-2] for topic in changelog_topics(prefix)}
+    names = {topic: scratch + table for topic, table in zip(topics, TABLES, strict=True)}
     await ensure_topics(bootstrap, [TopicSpec(name, 8, "key", "bench") for name in names.values()])
     producers = {}
     try:
@@ -339,37 +368,145 @@ def py_spy_summary(raw: Path, seconds: float, rate: int) -> list[tuple[str, floa
     return shares
 
 
-async def main_async(args: argparse.Namespace, bootstrap: str, broker_pid: int | None, work: Path):
-    days = max(1, math.ceil(args.lines / LINES_PER_GENERATED_DAY))
-    csv_path = generate_csv(work / "generated", days, "2026-03-02")
-    prefix = f"benchw-{uuid.uuid4().hex[:6]}."
-    env = worker_environment(bootstrap, work / "data", prefix, **EVERYTHING)
-    summary, ingest_s = await asyncio.to_thread(ingest_csv, env, csv_path)
-    shutil.rmtree(work / "generated", ignore_errors=True)
-    accepted = summary["accepted"]
-    topic = f"{prefix}sales"
-    print(
-        f"input    : {days} generated days (dataapp generate, seed 7, 8 stores, 4,000 orders a "
-        f"day), {accepted:,} lines accepted, ingested in {ingest_s:.1f} s into {topic} "
-        f"before the worker starts"
-    )
+@dataclass
+class Ceiling:
+    """Bare aiokafka on the same topic, and the agent's stages alone (``stage_rates``)."""
 
-    # The ceiling, before the worker starts so that nothing else runs meanwhile.
+    messages: int
+    raw_s: float
+    json_s: float
+    sale_s: float
+    stages: dict[str, float]
+
+
+@dataclass
+class WorkerRun:
+    baskets: str
+    rate: float
+    steady: float
+    writes_per_line: float
+    batch_ms: float
+    worker_cpu: float
+    restore_s: float
+    restored_records: float
+    identical: bool
+    in_batches: float
+    """Lines per second of the time spent inside batches (the one figure that means
+    something when a whole input fits in a batch or two, as Online Retail does)."""
+
+
+async def main_async(
+    args: argparse.Namespace, bootstrap: str, broker_pid: int | None, work: Path
+) -> int:
+    if args.online_retail:
+        if not any(ONLINE_RETAIL.glob("*.csv.gz")):
+            print(f"no *.csv.gz in {ONLINE_RETAIL}: nothing to measure", file=sys.stderr)
+            return 2
+        csv_path, mapping = ONLINE_RETAIL, "online-retail"
+        described = f"Online Retail ({ONLINE_RETAIL}, its shipped mapping)"
+    else:
+        days = max(1, math.ceil(args.lines / LINES_PER_GENERATED_DAY))
+        csv_path, mapping = generate_csv(work / "generated", days, "2026-03-02"), None
+        described = (
+            f"{days} generated days (dataapp generate, seed 7, 8 stores, 4,000 orders a day)"
+        )
+    modes = ("off", "on") if args.baskets == "both" else (args.baskets,)
+    ceiling: Ceiling | None = None
+    runs: list[WorkerRun] = []
+    for mode in modes:
+        basket_days = args.basket_days if mode == "on" else 0
+        prefix = f"benchw-{uuid.uuid4().hex[:6]}."
+        env = worker_environment(
+            bootstrap,
+            work / f"data-{mode}",
+            prefix,
+            **EVERYTHING,
+            DATAAPP_BASKET_DAYS=str(basket_days),
+        )
+        summary, ingest_s = await asyncio.to_thread(ingest_csv, env, csv_path, mapping)
+        accepted = summary["accepted"]
+        topic = f"{prefix}sales"
+        print(f"\n== bought-together counting {mode.upper()} (DATAAPP_BASKET_DAYS={basket_days})")
+        print(
+            f"input    : {described}, {accepted:,} lines accepted, ingested in "
+            f"{ingest_s:.1f} s into {topic} before the worker starts"
+        )
+        if ceiling is None:
+            # Before any worker starts, so that nothing else runs meanwhile.
+            ceiling = await measure_ceiling(bootstrap, topic, accepted, work, args.basket_days)
+        runs.append(
+            await measure_worker(
+                args, mode, env, prefix, accepted, ceiling, bootstrap, broker_pid, work
+            )
+        )
+    shutil.rmtree(work / "generated", ignore_errors=True)
+    assert ceiling is not None
+    stages = ceiling.stages
+    print(
+        "\nstages alone (lines/s, in this process, batches of the agent's size, the first "
+        "run's messages): " + ", ".join(f"{name} {value:,.0f}" for name, value in stages.items())
+    )
+    together = 1 / sum(1 / stages[name] for name in ("decode", "aggregate", "merge+RocksDB"))
+    print(
+        f"           together {together:,.0f} lines/s without basket counting, "
+        f"{1 / (1 / together + 1 / stages['baskets']):,.0f} with it "
+        f"(window {args.basket_days} days)"
+    )
+    if len(runs) == 2:
+        off, on = runs
+        print(
+            f"with / without basket counting: {on.rate:,.0f} / {off.rate:,.0f} lines/s first "
+            f"batch to last = {on.rate / off.rate:.2f}; steady {on.steady:,.0f} / "
+            f"{off.steady:,.0f} = {on.steady / off.steady:.2f}; per CPU-second of the worker "
+            f"{on.rate / on.worker_cpu:,.0f} / {off.rate / off.worker_cpu:,.0f} = "
+            f"{on.rate / on.worker_cpu / (off.rate / off.worker_cpu):.2f}; inside batches "
+            f"{on.in_batches:,.0f} / {off.in_batches:,.0f} = {on.in_batches / off.in_batches:.2f}; "
+            f"table writes per line "
+            f"{on.writes_per_line:.2f} / {off.writes_per_line:.2f}; batch {on.batch_ms:.0f} / "
+            f"{off.batch_ms:.0f} ms; worker CPU {on.worker_cpu:.0%} / {off.worker_cpu:.0%}; "
+            f"restart to /readyz {on.restore_s:.1f} / {off.restore_s:.1f} s "
+            f"({on.restored_records:,.0f} / {off.restored_records:,.0f} changelog records)"
+        )
+    return 0 if all(run.identical for run in runs) else 1
+
+
+async def measure_ceiling(
+    bootstrap: str, topic: str, accepted: int, work: Path, basket_days: int
+) -> Ceiling:
     messages, raw_s = await bare_consume(bootstrap, topic, "none")
     json_lines, json_s = await bare_consume(bootstrap, topic, "json")
     sale_lines, sale_s = await bare_consume(bootstrap, topic, "sale")
     assert json_lines == sale_lines == accepted, (json_lines, sale_lines, accepted)
     values = await read_values(bootstrap, topic)
-    stages = await asyncio.to_thread(stage_rates, values, work)
+    stages = await asyncio.to_thread(stage_rates, values, work, basket_days)
     del values
+    return Ceiling(messages, raw_s, json_s, sale_s, stages)
 
+
+async def measure_worker(
+    args: argparse.Namespace,
+    mode: str,
+    env: dict[str, str],
+    prefix: str,
+    accepted: int,
+    ceiling: Ceiling,
+    bootstrap: str,
+    broker_pid: int | None,
+    work: Path,
+) -> WorkerRun:
+    messages, raw_s, json_s, sale_s = (
+        ceiling.messages,
+        ceiling.raw_s,
+        ceiling.json_s,
+        ceiling.sale_s,
+    )
     with Workers() as workers:
-        worker = workers.new(env, work / "worker.log")
+        worker = workers.new(env, work / f"worker-{mode}.log")
         started = time.perf_counter()
         worker.start()
         first_ready_s = await asyncio.to_thread(wait_ready, worker)
         rss_ready = memory_mb(worker.process.pid)
-        profiler = spy(workers, worker.process.pid, args.profile, "aggregate.txt")
+        profiler = spy(workers, worker.process.pid, args.profile, f"aggregate-{mode}.txt")
         spy_started = time.perf_counter()
         samples: list[Sample] = []
         deadline = time.monotonic() + args.timeout
@@ -389,7 +526,7 @@ async def main_async(args: argparse.Namespace, bootstrap: str, broker_pid: int |
         stop_spy(profiler)
         profile = (
             py_spy_summary(
-                args.profile / "aggregate.txt", time.perf_counter() - spy_started, SPY_RATE
+                args.profile / f"aggregate-{mode}.txt", time.perf_counter() - spy_started, SPY_RATE
             )
             if args.profile
             else []
@@ -404,19 +541,21 @@ async def main_async(args: argparse.Namespace, bootstrap: str, broker_pid: int |
         stop_s = time.perf_counter() - stop_started
         restart_at = time.perf_counter()
         worker.start()
-        profiler = spy(workers, worker.process.pid, args.profile, "restore.txt")
+        profiler = spy(workers, worker.process.pid, args.profile, f"restore-{mode}.txt")
         healthz_s = await asyncio.to_thread(wait_healthy, worker, 600, 0.02)
         await asyncio.to_thread(wait_ready, worker, 600, 0.02)
         restore_s = time.perf_counter() - restart_at
         stop_spy(profiler)
         restore_profile = (
-            py_spy_summary(args.profile / "restore.txt", restore_s, SPY_RATE)
+            py_spy_summary(args.profile / f"restore-{mode}.txt", restore_s, SPY_RATE)
             if args.profile
             else []
         )
         after = await asyncio.to_thread(store_lines, worker, admin)
         rss_restored = memory_mb(worker.process.pid)
-    bare_records, bare_restore_s = await bare_restore(bootstrap, prefix, work / "bare-restore")
+    bare_records, bare_restore_s = await bare_restore(
+        bootstrap, prefix, work / f"bare-restore-{mode}"
+    )
     rounds = round(samples[-1].batches)
     commit_rates = {
         size: await changelog_commit_rate(bootstrap, prefix, rounds, size)
@@ -450,10 +589,12 @@ async def main_async(args: argparse.Namespace, bootstrap: str, broker_pid: int |
         f"{done.batches:,.0f} batches, {done.lines / done.batches:,.0f} lines "
         f"({messages / done.batches:,.0f} messages) and "
         f"{1000 * done.batch_seconds / done.batches:.0f} ms each on average, "
-        f"{done.batch_seconds / window:.0%} of the time in batches"
+        f"{done.batch_seconds / window:.0%} of the time in batches; "
+        f"{done.lines / done.batch_seconds:,.0f} lines/s inside batches"
     )
     print(
-        f"           CPU: worker {worker_cpu:.0%} of one core"
+        f"           CPU: worker {worker_cpu:.0%} of one core "
+        f"({rate / worker_cpu:,.0f} lines per CPU-second of the worker)"
         + (f", broker {broker_cpu:.0%}" if broker_cpu is not None else "")
         + f", whole machine {machine:.0%} of its {os.cpu_count()} cores busy; worker RSS "
         f"{rss_ready['VmRSS']:,.0f} MB when ready, {rss_after['VmRSS']:,.0f} MB after "
@@ -498,10 +639,6 @@ async def main_async(args: argparse.Namespace, bootstrap: str, broker_pid: int |
         f"records in {bare_restore_s:.2f} s = {bare_records / bare_restore_s:,.0f} records/s"
     )
     print(
-        "stages alone (lines/s, in this process, batches of the agent's size): "
-        + ", ".join(f"{name} {value:,.0f}" for name, value in stages.items())
-    )
-    print(
         f"commit   : the agent's changelog send + transactions alone (aiokafka, the same "
         f"{done.writes:,.0f} records in {rounds} batches x 8 partition transactions): "
         + "; ".join(
@@ -516,7 +653,18 @@ async def main_async(args: argparse.Namespace, bootstrap: str, broker_pid: int |
             for name, share in shares:
                 if share >= 0.0005:
                     print(f"             {name:<44} {share:6.1%}")
-    return 0 if before == after else 1
+    return WorkerRun(
+        baskets=mode,
+        rate=rate,
+        steady=steady,
+        writes_per_line=done.writes / done.lines,
+        batch_ms=1000 * done.batch_seconds / done.batches,
+        worker_cpu=worker_cpu,
+        restore_s=restore_s,
+        restored_records=done.writes,
+        identical=before == after,
+        in_batches=done.lines / done.batch_seconds,
+    )
 
 
 def store_lines(worker: WorkerProcess, token: str) -> int:
@@ -531,10 +679,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=250_000, help="about this many lines")
     parser.add_argument(
+        "--online-retail",
+        action="store_true",
+        help="Online Retail (../shared/data/online-retail, its mapping) instead of generated "
+        "sales (--lines is then ignored)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         metavar="DIR",
         help="py-spy the worker while it aggregates and while it restores; raw stacks to DIR",
+    )
+    parser.add_argument(
+        "--baskets",
+        choices=("on", "off", "both"),
+        default="on",
+        help="bought-together counting in the worker: on (as deployed), off "
+        "(DATAAPP_BASKET_DAYS=0), or both: without, then with, and the ratio",
+    )
+    parser.add_argument(
+        "--basket-days", type=int, default=90, help="the basket window when counting (days)"
     )
     parser.add_argument("--timeout", type=float, default=240, help="seconds for the worker")
     args = parser.parse_args()

@@ -96,10 +96,6 @@ class BasketDeltas:
     newest_day: dict[str, str] = field(default_factory=dict)
     """Store -> the latest basket day of the batch (the window slides to it)."""
 
-    def _add_item(self, store_id: str, day: str, sku: str, partner: str, change: int) -> None:
-        counts = self.items.setdefault(item_key(store_id, day, sku), {})
-        counts[partner] = counts.get(partner, 0) + change
-
 
 def basket_deltas(
     sales: Iterable[Sale],
@@ -157,23 +153,43 @@ def _count_change(
     new_items: frozenset[str],
 ) -> None:
     """Count the basket as ``new_items`` instead of ``old_items``: the pairs gained are those
-    with a product just added, the pairs lost those with a product just taken out."""
+    with a product just added, the pairs lost those with a product just taken out.
+
+    The hot loop of pair counting (a basket of k products has k(k-1)/2 pairs, and real
+    baskets have hundreds): each product's row of counts is looked up once per basket."""
     if old_items == new_items:
         return
     if bool(old_items) != bool(new_items):
         count_key = basket_count_key(store_id, day)
         deltas.baskets[count_key] = deltas.baskets.get(count_key, 0) + (1 if new_items else -1)
+    prefix = f"{store_id}{SEP}X{SEP}{day}{SEP}"
+    items = deltas.items
     for change, gained, holding in (
         (1, new_items - old_items, new_items),
         (-1, old_items - new_items, old_items),
     ):
-        for sku in gained:
-            deltas._add_item(store_id, day, sku, OWN_COUNT, change)
-            for partner in holding:
-                # A pair of two products both gained is counted once, from its smaller id.
-                if partner != sku and (partner not in gained or sku < partner):
-                    deltas._add_item(store_id, day, sku, partner, change)
-                    deltas._add_item(store_id, day, partner, sku, change)
+        if not gained:
+            continue
+        rows = {}
+        for sku in holding:
+            row = items.get(prefix + sku)
+            if row is None:
+                row = items[prefix + sku] = {}
+            rows[sku] = row
+        # Each pair once: both gained, from the first in order; else from the gained one.
+        ordered_gained = sorted(gained)
+        kept = [sku for sku in holding if sku not in gained]
+        for index, sku in enumerate(ordered_gained):
+            row = rows[sku]
+            row[OWN_COUNT] = row.get(OWN_COUNT, 0) + change
+            for partner in ordered_gained[index + 1 :]:
+                row[partner] = row.get(partner, 0) + change
+                other = rows[partner]
+                other[sku] = other.get(sku, 0) + change
+            for partner in kept:
+                row[partner] = row.get(partner, 0) + change
+                other = rows[partner]
+                other[sku] = other.get(sku, 0) + change
 
 
 def order_keys_of(sales: Iterable[Sale]) -> set[str]:
@@ -184,6 +200,8 @@ def order_keys_of(sales: Iterable[Sale]) -> set[str]:
 def merge_item_counts(current: Mapping[str, int], change: Mapping[str, int]) -> dict[str, int]:
     """A product's day value after a change; partners whose count falls to zero are left
     out (a value left empty is deleted)."""
+    if not current:
+        return {partner: count for partner, count in change.items() if count}
     merged = dict(current)
     for partner, count in change.items():
         total = merged.get(partner, 0) + count
