@@ -37,6 +37,7 @@ from app.api.cross_sell import CrossSell
 from app.api.lookups import Lookups
 from app.api.projections import ProjectionService
 from app.api.routes import ApiContext, register
+from app.api.trending import TrendingService
 from app.history.store import HistoryStore
 from app.metrics import WorkerMetrics
 from app.pay.catalogue import PlanCatalogue
@@ -274,6 +275,10 @@ def build_worker(
         cross_sell=CrossSell(
             tables,
             settings.basket_days,
+            lambda sku: catalogue.product_name(sku) or aggregator.product_names.get(sku),
+        ),
+        trending=TrendingService(
+            lookups,
             lambda sku: catalogue.product_name(sku) or aggregator.product_names.get(sku),
         ),
     )

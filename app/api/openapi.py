@@ -11,6 +11,8 @@ from app.api.periods import GRANULARITIES, RANKINGS
 from app.forecast.projection import MODEL_NAME
 from app.insights.comparison import METRICS
 from app.insights.cross_sell import RULE_ORDERS
+from app.insights.trends import LISTS as TRENDING_DIRECTIONS
+from app.insights.trends import MODEL_NAME as TREND_MODEL_NAME
 from app.pay.plans import (
     BASES,
     MAX_CENTS,
@@ -100,6 +102,11 @@ _QUERY: dict[str, dict[str, Any]] = {
         "description": "Bought together: what rules or pairs are ranked by (default: "
         "confidence for a product's rules, lift for pairs).",
         "schema": {"type": "string", "enum": list(RULE_ORDERS)},
+    },
+    "direction": {
+        "description": "Trending: 'up', the rising products to promote (a good margin "
+        "first); 'down', the falling ones that sold well before.",
+        "schema": {"type": "string", "enum": list(TRENDING_DIRECTIONS), "default": "up"},
     },
     "days": {
         "description": "Margin products: the days of the window, up to the store's day in "
@@ -567,6 +574,142 @@ _MARGIN_PRODUCTS = {
         "without_cost": {"type": "array", "items": {"$ref": "#/components/schemas/ProductSales"}},
     },
 }
+# -- trending (app/api/trending.py, app/insights/trends.py) ------------------------------------
+_GROWTH_TEXT = {
+    "type": ["string", "null"],
+    "description": 'A decimal string, half-even to six places ("0.250000" is +25 %); null '
+    "without a base (nothing sold before, or no model yet).",
+}
+_PAIR = {
+    "type": "object",
+    "required": ["units", "revenue"],
+    "properties": {"units": _GROWTH_TEXT, "revenue": _GROWTH_TEXT},
+}
+_TREND_WINDOW = {
+    "type": "object",
+    "description": "The product's totals over the period of the same name ('periods').",
+    "required": ["units", "revenue_cents", "costed_revenue_cents", "margin_cents"],
+    "properties": {
+        "units": _INT,
+        "revenue_cents": _INT,
+        "costed_revenue_cents": {**_INT, "description": "Revenue of the lines with a cost."},
+        "margin_cents": {**_INT, "description": "costed_revenue_cents - their cost."},
+    },
+}
+_SPAN = {
+    "type": "object",
+    "required": ["from", "to"],
+    "properties": {"from": _DATE, "to": _DATE},
+}
+_TREND_PERIODS = ("last_7", "previous_7", "last_28", "previous_28")
+_TRENDING_PRODUCT = {
+    "type": "object",
+    "description": "One product of the list and its evidence (product figures only).",
+    "required": [
+        "position",
+        "sku",
+        "product_name",
+        "direction",
+        "daily_growth",
+        *_TREND_PERIODS,
+        "growth_7d",
+        "growth_28d",
+        "margin_rate",
+        "rank_28",
+        "rank_previous_28",
+    ],
+    "properties": {
+        "position": {**_INT, "description": "Place in the list, from 1."},
+        "sku": {"type": "string"},
+        "product_name": {"type": ["string", "null"]},
+        "direction": {"type": "string", "enum": ["rising", "falling"]},
+        "daily_growth": {
+            **_PAIR,
+            "description": "The model's daily growth rate of units and of revenue (Holt's "
+            'trend / level on 7-day sums): "0.020000" is about +2 %/day.',
+        },
+        **dict.fromkeys(_TREND_PERIODS, _TREND_WINDOW),
+        "growth_7d": {**_PAIR, "description": "last_7 / previous_7 - 1."},
+        "growth_28d": {**_PAIR, "description": "last_28 / previous_28 - 1."},
+        "margin_rate": {
+            **_GROWTH_TEXT,
+            "description": "margin / costed revenue over last_28; null when no line had a "
+            "cost (unknown, never 100 %).",
+        },
+        "rank_28": {
+            "type": ["integer", "null"],
+            "description": "Rank in the store by revenue over last_28 (1 = best, ties share); "
+            "null without positive revenue.",
+        },
+        "rank_previous_28": {"type": ["integer", "null"]},
+        "score": {
+            "type": "string",
+            "description": "Rising: daily growth of units x margin rate (0 for an unknown "
+            "margin), what the list is sorted by.",
+        },
+        "revenue_lost_cents": {
+            **_INT,
+            "description": "Falling: previous_28 revenue - last_28 revenue, the list's order.",
+        },
+    },
+}
+_TRENDING = {
+    "type": "object",
+    "description": "The store's products trending as of its last closed day (event clock): "
+    "rising ones to promote, a good margin first, or falling ones that sold well before.",
+    "required": [
+        "store_id",
+        "store_name",
+        "direction",
+        "limit",
+        "model",
+        "thresholds",
+        "last_closed_day",
+        "periods",
+        "count",
+        "products",
+    ],
+    "properties": {
+        "store_id": {"type": "string"},
+        "store_name": _STORE_NAME,
+        "direction": {"type": "string", "enum": list(TRENDING_DIRECTIONS)},
+        "limit": _INT,
+        "model": {"type": "string", "enum": [TREND_MODEL_NAME]},
+        "thresholds": {
+            "type": "object",
+            "required": [
+                "rising_daily_growth",
+                "falling_daily_growth",
+                "min_units",
+                "min_z",
+                "falling_top_share",
+            ],
+            "properties": {
+                "rising_daily_growth": {"type": "string"},
+                "falling_daily_growth": {"type": "string"},
+                "min_units": _INT,
+                "min_z": {"type": "string"},
+                "falling_top_share": {"type": "string"},
+            },
+        },
+        "last_closed_day": {**_NULLABLE_DATE, "description": "null before the first sale."},
+        "periods": {
+            "type": ["object", "null"],
+            "required": list(_TREND_PERIODS),
+            "properties": dict.fromkeys(_TREND_PERIODS, _SPAN),
+        },
+        "ranked_products": {
+            "type": "object",
+            "required": ["last_28", "previous_28"],
+            "properties": {"last_28": _INT, "previous_28": _INT},
+        },
+        "count": {**_INT, "description": "Products in the list before 'limit'."},
+        "products": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/TrendingProduct"},
+        },
+    },
+}
 _PROJECTION = {
     "type": "object",
     "description": "A store's or a seller's sales over from..to on the store's event clock: a "
@@ -913,6 +1056,8 @@ _SCHEMAS: dict[str, Any] = {
     "Projection": _PROJECTION,
     "CrossSellRule": _CROSS_SELL_RULE,
     "CrossSell": _CROSS_SELL,
+    "TrendingProduct": _TRENDING_PRODUCT,
+    "Trending": _TRENDING,
     "ProductSales": _PRODUCT_SALES,
     "ProductMargin": _PRODUCT_MARGIN,
     "MarginProducts": _MARGIN_PRODUCTS,

@@ -85,6 +85,7 @@ if TYPE_CHECKING:
 
     from agents.aggregate import SalesAggregator
     from app.api.projections import ProjectionService
+    from app.api.trending import TrendingService
     from app.ingest.pipeline import IngestSummary
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,8 @@ class ApiContext:
     """The projections (``app/api/projections.py``); None only where no worker runs them."""
     cross_sell: CrossSell | None = None
     """Bought together (``app/api/cross_sell.py``); None only where no worker counts it."""
+    trending: TrendingService | None = None
+    """Products trending up or down (``app/api/trending.py``); None where no worker runs it."""
 
     def today(self) -> date:
         return datetime.now(UTC).date()
@@ -697,6 +700,19 @@ async def store_cross_sell(
     return {**_store_head(ctx, store_id), **ctx.cross_sell.answer(store_id, request.query)}
 
 
+async def store_trending(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    """The store's rising products to promote (``direction=up``) or its falling ones that
+    sold well before (``down``), with their evidence, as of its last closed day. Product
+    figures only: a seller sees them for their own store, and they name no seller."""
+    store_id = params["store_id"]
+    require_member(principal, store_id)
+    if ctx.trending is None:
+        raise ApiError(503, "not_ready", "this worker computes no trends")
+    return {**_store_head(ctx, store_id), **await ctx.trending.answer(store_id, request.query)}
+
+
 MARGIN_DAYS = 30
 """The window of ``/margin-products`` unless ``days`` says otherwise."""
 
@@ -1183,6 +1199,15 @@ ROUTES: tuple[Route, ...] = (
         "Bought together: a product's rules, or the store's strongest pairs, over recent days",
         query=(*_RANGE, "product", "min_count", "min_support", "sort", "limit"),
         response="CrossSell",
+        tag="suggestions",
+    ),
+    Route(
+        "GET",
+        "/api/v1/stores/{store_id}/trending",
+        store_trending,
+        "Products trending: rising ones to promote (good margin first), or falling best sellers",
+        query=("direction", "limit"),
+        response="Trending",
         tag="suggestions",
     ),
     Route(
