@@ -350,9 +350,7 @@ def test_a_save_reads_the_stores_event_clock_else_the_wall_clock() -> None:
         return SimpleNamespace(projections=projections, store_today=lambda store_id: wall)
 
     # The store's latest sale is on November 30th (its clock lags the wall clock): November.
-    assert _event_today(ctx(FakeProjections(date(2026, 11, 30), None)), STORE) == date(
-        2026, 11, 30
-    )
+    assert _event_today(ctx(FakeProjections(date(2026, 11, 30), None)), STORE) == date(2026, 11, 30)
     # No sale yet, or no projections on this worker: the wall clock in the store's zone.
     assert _event_today(ctx(FakeProjections(None, None)), STORE) == wall
     assert _event_today(ctx(None), STORE) == wall
