@@ -36,7 +36,7 @@ from app.api.auth import UserStore
 from app.api.cross_sell import CrossSell
 from app.api.lookups import Lookups
 from app.api.projections import ProjectionService
-from app.api.routes import ApiContext, register
+from app.api.routes import MAX_BODY_BYTES, ApiContext, register
 from app.api.trending import TrendingService
 from app.history.store import HistoryStore
 from app.metrics import WorkerMetrics
@@ -97,6 +97,7 @@ def build_worker(
         web_tables_enabled=False,
         web_graph_enabled=False,
         web_stats_enabled=False,
+        web_application_options={"client_max_size": MAX_BODY_BYTES},
         broker_session_timeout=10.0,
         broker_heartbeat_interval=1.0,
         stream_buffer_maxsize=BATCH_EVENTS * 2,

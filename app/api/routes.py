@@ -36,6 +36,7 @@ from urllib.parse import quote
 
 import orjson
 from aiohttp import ClientError, ClientTimeout
+from aiohttp.web import HTTPRequestEntityTooLarge
 from faust.web import Request, Response, View
 from yarl import URL
 
@@ -96,6 +97,10 @@ OWNER_TIMEOUT_SECONDS = 10.0
 """How long a worker waits for the owner of a store it asks."""
 """Life of the token a worker asks other workers with (the chain comparison)."""
 MAX_INGEST_RECORDS = 10_000
+MAX_BODY_BYTES = 16 * 1024 * 1024
+"""The largest request body read (the worker's ``web_application_options``): room for
+MAX_INGEST_RECORDS canonical lines (about 300 bytes each), where aiohttp's default (1 MiB)
+stopped at about 3,500."""
 
 
 class ApiError(Exception):
@@ -1073,6 +1078,10 @@ async def _json_body(request: Request, allow_list: bool = False) -> Any:
         body = orjson.loads(await request.read())
     except orjson.JSONDecodeError:
         raise ApiError(400, "bad_request", "the body is not valid JSON") from None
+    except HTTPRequestEntityTooLarge:
+        raise ApiError(
+            413, "too_large", f"the body is over {MAX_BODY_BYTES} bytes; split the request"
+        ) from None
     if isinstance(body, dict) or (allow_list and isinstance(body, list)):
         return body
     raise ApiError(400, "bad_request", "the body must be a JSON object")
@@ -1357,7 +1366,7 @@ def _view_for(ctx: ApiContext, path: str, routes: list[Route]) -> type[View]:
             try:
                 principal = _principal(ctx, request) if route.auth else None
                 if (
-                    route.tag in ("lookups", "pay", "projections")
+                    route.tag in ("lookups", "pay", "projections", "suggestions")
                     and not ctx.ready()["tables_recovered"]
                 ):
                     raise ApiError(

@@ -40,7 +40,7 @@ from hypothesis import strategies as st
 from app.api.auth import User, issue_token
 from app.api.lookups import FIGURE_NAMES
 from app.api.openapi import document
-from app.api.routes import MAX_INGEST_RECORDS, ROUTES, Route
+from app.api.routes import MAX_BODY_BYTES, MAX_INGEST_RECORDS, ROUTES, Route
 from app.records import Sale
 from tests.kafka_tools import read_topic
 from tests.recompute import api_figures, naive_recompute
@@ -743,6 +743,8 @@ def test_any_id_can_be_asked_for(chain: Chain, odd: str) -> None:
         (INGEST_ROUTE, b'{"rows": {}}', 400),
         (INGEST_ROUTE, b'"rows"', 400),
         (INGEST_ROUTE, b"[" + b",".join([b"{}"] * (MAX_INGEST_RECORDS + 1)) + b"]", 413),
+        # Over the body limit: a JSON 413, not aiohttp's exception escaping as a 500.
+        (INGEST_ROUTE, b"[" + b" " * MAX_BODY_BYTES + b"]", 413),
     ],
     ids=lambda value: value[1] if isinstance(value, tuple) else repr(value)[:30],
 )
