@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from app.insights.cross_sell import (
     RULE_ORDERS,
     BasketCounts,
     Rule,
+    RuleOrder,
     product_counts,
     ranked,
     rules_for_product,
@@ -33,6 +35,38 @@ from tables.live import LiveTables
 MIN_COUNT = 3
 """Default least number of baskets a pair needs to be shown: rarer pairs are chance."""
 MAX_WINDOWS_CACHED = 64
+
+
+@dataclass(frozen=True, slots=True)
+class ProductCounts:
+    """A product's counts over a window: baskets, its row (``OWN_COUNT`` and the baskets it
+    shares with each partner) and each partner's own baskets."""
+
+    baskets: int
+    row: dict[str, int]
+    partner_baskets: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    product: str | None
+    min_count: int
+    min_support: float
+    order: RuleOrder
+    limit: int
+
+    @classmethod
+    def parse(cls, query: Mapping[str, str]) -> _Asked:
+        product = query.get("product") or None
+        return cls(
+            product=product,
+            min_count=_whole(query, "min_count", MIN_COUNT),
+            min_support=_fraction(query, "min_support", 0.0),
+            order=parse_choice(  # type: ignore[arg-type]
+                query, "sort", RULE_ORDERS, "confidence" if product else "lift"
+            ),
+            limit=parse_limit(query, default=10),
+        )
 
 
 class CrossSell:
@@ -70,64 +104,124 @@ class CrossSell:
         return DateRange(first, last)
 
     def answer(self, store_id: str, query: Mapping[str, str]) -> dict[str, Any]:
-        product = query.get("product") or None
-        min_count = _whole(query, "min_count", MIN_COUNT)
-        min_support = _fraction(query, "min_support", 0.0)
-        limit = parse_limit(query, default=10)
-        order = parse_choice(query, "sort", RULE_ORDERS, "confidence" if product else "lift")
+        """The store's answer: a product's rules, or its strongest pairs."""
+        asked = _Asked.parse(query)
         span = self.window(store_id, query)
-        head: dict[str, Any] = {
+        head = {
             "from": span.first.isoformat() if span else None,
             "to": span.last.isoformat() if span else None,
-            "window_days": self.basket_days,
-            "min_count": min_count,
-            "min_support": min_support,
-            "sort": order,
         }
-        if product is not None:
-            head |= {"product": product, "product_name": self.product_name(product)}
-        if span is None:
+        counts = self._counts(store_id, span, asked.product, least=asked.min_count)
+        return self._answer(head, asked, counts)
+
+    def counts(self, store_id: str, query: Mapping[str, str]) -> dict[str, Any]:
+        """The store's raw counts over its window, for the chain's answer (every partner and
+        pair, whatever the thresholds: they apply to the chain's sums)."""
+        product = query.get("product") or None
+        span = self.window(store_id, query)
+        counts = self._counts(store_id, span, product, least=1)
+        head = {
+            "from": span.first.isoformat() if span else None,
+            "to": span.last.isoformat() if span else None,
+        }
+        if isinstance(counts, ProductCounts):
+            # Every product's own baskets, not only the partners of this store: a partner of
+            # the product in another store has baskets here too, which the chain's sums need.
+            every = self._window_counts(store_id, span, counts.baskets).items if span else {}
             return {
                 **head,
-                "baskets": 0,
-                **({"product_baskets": 0, "rules": []} if product else {"pairs": []}),
+                "baskets": counts.baskets,
+                "row": counts.row,
+                "partner_baskets": every,
             }
+        return {
+            **head,
+            "baskets": counts.baskets,
+            "items": counts.items,
+            "pairs": [[a, b, both] for (a, b), both in counts.pairs.items()],
+        }
+
+    def chain_answer(self, parts: list[dict[str, Any]], query: Mapping[str, str]) -> dict[str, Any]:
+        """The chain's answer from every store's ``counts``: baskets are per store, so the
+        chain's counts are the stores' sums, and its rules are measured on those."""
+        asked = _Asked.parse(query)
+        firsts = [part["from"] for part in parts if part["from"]]
+        lasts = [part["to"] for part in parts if part["to"]]
+        head = {"from": min(firsts, default=None), "to": max(lasts, default=None)}
+        baskets = sum(part["baskets"] for part in parts)
+        if asked.product is not None:
+            row: dict[str, int] = {}
+            partner_baskets: dict[str, int] = {}
+            for part in parts:
+                _add_into(row, part.get("row", {}))
+                _add_into(partner_baskets, part.get("partner_baskets", {}))
+            counts: ProductCounts | BasketCounts = ProductCounts(baskets, row, partner_baskets)
+        else:
+            total = BasketCounts(baskets)
+            for part in parts:
+                _add_into(total.items, part.get("items", {}))
+                for a, b, both in part.get("pairs", []):
+                    total.pairs[(a, b)] = total.pairs.get((a, b), 0) + both
+            counts = total
+        return {**self._answer(head, asked, counts), "stores": len(parts)}
+
+    def _counts(
+        self, store_id: str, span: DateRange | None, product: str | None, least: int
+    ) -> ProductCounts | BasketCounts:
+        """The window's counts: for a product, its row and the own baskets of its partners
+        in at least ``least`` baskets with it; else every product's and pair's."""
+        if span is None:
+            return ProductCounts(0, {}, {}) if product is not None else BasketCounts()
         baskets = sum(
             self.tables.basket_counts(
                 store_id, span.first.isoformat(), span.last.isoformat()
             ).values()
         )
-        if product is not None:
-            days = [(span.first + timedelta(days=n)).isoformat() for n in range(span.days)]
-            counts = product_counts(self.tables.item_counts(store_id, product, days))
-            partners = [p for p, both in counts.items() if p != OWN_COUNT and both >= min_count]
-            partner_baskets = {
-                p: product_counts(self.tables.item_counts(store_id, p, days)).get(OWN_COUNT, 0)
-                for p in partners
-            }
+        if product is None:
+            return self._window_counts(store_id, span, baskets)
+        days = [(span.first + timedelta(days=n)).isoformat() for n in range(span.days)]
+        row = product_counts(self.tables.item_counts(store_id, product, days))
+        partners = [p for p, both in row.items() if p != OWN_COUNT and both >= least]
+        partner_baskets = {
+            p: product_counts(self.tables.item_counts(store_id, p, days)).get(OWN_COUNT, 0)
+            for p in partners
+        }
+        kept = {p: row[p] for p in (OWN_COUNT, *partners) if p in row}
+        return ProductCounts(baskets, kept, partner_baskets)
+
+    def _answer(
+        self, head: dict[str, Any], asked: _Asked, counts: ProductCounts | BasketCounts
+    ) -> dict[str, Any]:
+        head = {
+            **head,
+            "window_days": self.basket_days,
+            "min_count": asked.min_count,
+            "min_support": asked.min_support,
+            "sort": asked.order,
+            "baskets": counts.baskets,
+        }
+        if isinstance(counts, ProductCounts):
+            product = asked.product
+            assert product is not None
             rules = rules_for_product(
                 product,
-                {p: counts[p] for p in (OWN_COUNT, *partners) if p in counts},
-                partner_baskets,
-                baskets,
-                min_count,
-                min_support,
+                counts.row,
+                counts.partner_baskets,
+                counts.baskets,
+                asked.min_count,
+                asked.min_support,
             )
             return {
                 **head,
-                "baskets": baskets,
-                "product_baskets": counts.get(OWN_COUNT, 0),
-                "rules": [self._rule_json(r) for r in ranked(rules, order, limit)],  # type: ignore[arg-type]
+                "product": product,
+                "product_name": self.product_name(product),
+                "product_baskets": counts.row.get(OWN_COUNT, 0),
+                "rules": [self._rule_json(r) for r in ranked(rules, asked.order, asked.limit)],
             }
-        counts_of_window = self._window_counts(store_id, span, baskets)
-        pairs = strongest_pairs(counts_of_window, min_count, min_support)
+        pairs = strongest_pairs(counts, asked.min_count, asked.min_support)
         by_first = {pair[0]: pair for pair in pairs}
-        top = ranked((first for first, _ in pairs), order, limit)  # type: ignore[arg-type]
-        return {
-            **head,
-            "baskets": baskets,
-            "pairs": [self._pair_json(by_first[first]) for first in top],
-        }
+        top = ranked((first for first, _ in pairs), asked.order, asked.limit)
+        return {**head, "pairs": [self._pair_json(by_first[first]) for first in top]}
 
     def _window_counts(self, store_id: str, span: DateRange, baskets: int) -> BasketCounts:
         key = (store_id, span.first.isoformat(), span.last.isoformat())
@@ -172,6 +266,11 @@ class CrossSell:
             "leverage": forward.leverage,
             "rules": [self._rule_json(forward), self._rule_json(backward)],
         }
+
+
+def _add_into(total: dict[str, int], part: Mapping[str, int]) -> None:
+    for key, count in part.items():
+        total[key] = total.get(key, 0) + count
 
 
 def _whole(query: Mapping[str, str], name: str, default: int) -> int:

@@ -10,6 +10,7 @@ the two sides, so a customer who bought on both sides counts twice there.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from typing import Any, Protocol
 
@@ -195,6 +196,15 @@ class Lookups:
             }
             for position, (sku, figures) in enumerate(ranked, start=1)
         ]
+
+    async def missing_names(self, store_id: str, skus: Iterable[str]) -> dict[str, str]:
+        """Names from the store's history for products neither the catalogue nor this
+        worker's sale lines name (those of a store taken over, or after a restart)."""
+        unnamed = sorted(
+            {sku for sku in skus if not self.catalogue.product_name(sku)}
+            - self.product_names.keys()
+        )
+        return await self.history.product_names(store_id, unnamed) if unnamed else {}
 
 
 def _dimension(seller_id: str | None) -> tuple[Dimension, str]:

@@ -1056,6 +1056,47 @@ _SCHEMAS: dict[str, Any] = {
     "Projection": _PROJECTION,
     "CrossSellRule": _CROSS_SELL_RULE,
     "CrossSell": _CROSS_SELL,
+    "ChainCrossSell": {
+        **_CROSS_SELL,
+        "description": "Bought together over the whole chain: every store's counts over its "
+        "own window, added up ('from'/'to': the earliest and latest day of them).",
+        "required": [
+            *(name for name in _CROSS_SELL["required"] if name not in ("store_id", "store_name")),
+            "stores",
+        ],
+        "properties": {
+            **{
+                name: schema
+                for name, schema in _CROSS_SELL["properties"].items()
+                if name not in ("store_id", "store_name")
+            },
+            "stores": {**_INT, "description": "Stores added up."},
+        },
+    },
+    "CrossSellCounts": {
+        "type": "object",
+        "description": "A store's raw counts over its window: with 'product', its row (key '' "
+        "= its own baskets, else the baskets shared with each partner) and each partner's own "
+        "baskets; without, every product's baskets and every pair's [a, b, baskets].",
+        "required": ["store_id", "store_name", "from", "to", "baskets"],
+        "properties": {
+            "store_id": {"type": "string"},
+            "store_name": _STORE_NAME,
+            "from": _NULLABLE_DATE,
+            "to": _NULLABLE_DATE,
+            "baskets": _INT,
+            "row": {"type": "object", "additionalProperties": _INT},
+            "partner_baskets": {"type": "object", "additionalProperties": _INT},
+            "items": {"type": "object", "additionalProperties": _INT},
+            "pairs": {
+                "type": "array",
+                "items": {
+                    "type": "array",
+                    "prefixItems": [{"type": "string"}, {"type": "string"}, _INT],
+                },
+            },
+        },
+    },
     "TrendingProduct": _TRENDING_PRODUCT,
     "Trending": _TRENDING,
     "ProductSales": _PRODUCT_SALES,

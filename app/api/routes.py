@@ -700,9 +700,8 @@ async def store_cross_sell(
     only: a seller sees them for their own store, and they name no seller."""
     store_id = params["store_id"]
     require_member(principal, store_id)
-    if ctx.cross_sell is None:
-        raise ApiError(503, "not_ready", "this worker counts no baskets")
-    return {**_store_head(ctx, store_id), **ctx.cross_sell.answer(store_id, request.query)}
+    answer = _cross_sell(ctx).answer(store_id, request.query)
+    return {**_store_head(ctx, store_id), **await _named_products(ctx, store_id, answer)}
 
 
 async def store_trending(
@@ -715,7 +714,98 @@ async def store_trending(
     require_member(principal, store_id)
     if ctx.trending is None:
         raise ApiError(503, "not_ready", "this worker computes no trends")
-    return {**_store_head(ctx, store_id), **await ctx.trending.answer(store_id, request.query)}
+    answer = await ctx.trending.answer(store_id, request.query)
+    return {**_store_head(ctx, store_id), **await _named_products(ctx, store_id, answer)}
+
+
+async def store_cross_sell_counts(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    """The store's raw bought-together counts over its window: what the chain's answer adds
+    up. Admin only (the chain's route asks each store's owner with a worker token)."""
+    store_id = params["store_id"]
+    _require_admin(principal)
+    return {**_store_head(ctx, store_id), **_cross_sell(ctx).counts(store_id, request.query)}
+
+
+async def chain_cross_sell(
+    ctx: ApiContext, request: Request, principal: Principal | None, params: dict[str, str]
+) -> Any:
+    """Bought together over the whole chain: each store's counts over its own window, from
+    its owner, added up (a basket is one store's order, so the chain's counts are sums)."""
+    _require_admin(principal)
+    cross_sell = _cross_sell(ctx)
+    internal = User(username="dataapp-worker", role="admin", password_hash="")
+    token = issue_token(internal, ctx.token_key, int(time.time()), INTERNAL_TOKEN_SECONDS)
+    stores = sorted(set(await ctx.history.store_ids()) | ctx.lookups.tables.stores())
+    parts = await asyncio.gather(
+        *(
+            _from_owner(
+                ctx,
+                request,
+                store,
+                f"/api/v1/stores/{_segment(store)}/cross-sell/counts",
+                lambda store=store: _async(cross_sell.counts(store, request.query)),
+                authorization=f"Bearer {token}",
+            )
+            for store in stores
+        )
+    )
+    answer = cross_sell.chain_answer(list(parts), request.query)
+    return await _named_products(ctx, stores[0], answer) if stores else answer
+
+
+async def _async(value: Any) -> Any:
+    return value
+
+
+def _require_admin(principal: Principal | None) -> None:
+    if principal is not None and principal.role != "admin":
+        raise ApiError(403, "forbidden", "only an administrator sees the whole chain")
+
+
+def _cross_sell(ctx: ApiContext) -> CrossSell:
+    if ctx.cross_sell is None:
+        raise ApiError(503, "not_ready", "this worker counts no baskets")
+    return ctx.cross_sell
+
+
+async def _named_products(ctx: ApiContext, store_id: str, answer: Any) -> Any:
+    """``answer`` with the names its services left null (no catalogue entry, no sale line
+    seen by this worker since it started) taken from the store's history."""
+    unnamed: set[str] = set()
+    _walk_names(answer, lambda sku: unnamed.add(sku))
+    if not unnamed:
+        return answer
+    found = await ctx.lookups.missing_names(store_id, unnamed)
+    return _walk_names(answer, found.get)
+
+
+_NAME_FIELDS = {
+    "product": "product_name",
+    "antecedent": "antecedent_name",
+    "consequent": "consequent_name",
+    "sku": "product_name",
+}
+
+
+def _walk_names(value: Any, name_of: Callable[[str], Any]) -> Any:
+    """Calls ``name_of`` for every product named null in ``value`` (rules, pairs, products)
+    and fills in what it returns."""
+    if isinstance(value, list):
+        return [_walk_names(item, name_of) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out = {key: _walk_names(item, name_of) for key, item in value.items()}
+    for id_field, name_field in _NAME_FIELDS.items():
+        if name_field in out and out[name_field] is None and isinstance(out.get(id_field), str):
+            out[name_field] = name_of(out[id_field])
+    if "products" in out and "names" in out and isinstance(out["names"], list):
+        out["names"] = [
+            name if name is not None else name_of(sku)
+            for sku, name in zip(out["products"], out["names"], strict=True)
+        ]
+    return out
 
 
 MARGIN_DAYS = 30
@@ -1217,6 +1307,24 @@ ROUTES: tuple[Route, ...] = (
         "Products trending: rising ones to promote (good margin first), or falling best sellers",
         query=("direction", "limit"),
         response="Trending",
+        tag="suggestions",
+    ),
+    Route(
+        "GET",
+        "/api/v1/stores/{store_id}/cross-sell/counts",
+        store_cross_sell_counts,
+        "A store's raw bought-together counts over its window (admin: the chain's parts)",
+        query=(*_RANGE, "product"),
+        response="CrossSellCounts",
+        tag="suggestions",
+    ),
+    Route(
+        "GET",
+        "/api/v1/cross-sell",
+        chain_cross_sell,
+        "Bought together over the whole chain (admin): every store's counts added up",
+        query=("product", "min_count", "min_support", "sort", "limit"),
+        response="ChainCrossSell",
         tag="suggestions",
     ),
     Route(
