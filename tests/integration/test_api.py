@@ -407,6 +407,8 @@ def targets(route: Route) -> list[dict[str, str]]:
 TOKEN_ROUTE = ("POST", "/api/v1/auth/token")
 INGEST_ROUTE = ("POST", "/api/v1/ingest/sales")
 OWN_STORE = {"manager_a": "A", "manager_b": "B", "seller_a": "A"}
+ADMIN_ONLY = {"/api/v1/cross-sell", "/api/v1/stores/{store_id}/cross-sell/counts"}
+"""The whole chain's bought-together counts, and a store's raw parts of them."""
 
 
 def expected_status(route: Route, who: str, target: dict[str, str]) -> int:
@@ -421,7 +423,12 @@ def expected_status(route: Route, who: str, target: dict[str, str]) -> int:
         return 200 if who == "admin" else 403
     if who == "admin":
         return 200
+    if route.path in ADMIN_ONLY:
+        return 403
     store, seller = target.get("store_id"), target.get("seller_id")
+    if route.tag == "suggestions" and seller is None:
+        # A store's suggestions name products, not colleagues: every member of the store.
+        return 200 if store == OWN_STORE[who] else 403
     if store is None and seller is None:
         return 200  # about the caller (me), or filtered to its scope (stores)
     if who.startswith("manager"):
