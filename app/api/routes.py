@@ -735,24 +735,15 @@ async def chain_cross_sell(
     its owner, added up (a basket is one store's order, so the chain's counts are sums)."""
     _require_admin(principal)
     cross_sell = _cross_sell(ctx)
-    internal = User(username="dataapp-worker", role="admin", password_hash="")
-    token = issue_token(internal, ctx.token_key, int(time.time()), INTERNAL_TOKEN_SECONDS)
-    stores = sorted(set(await ctx.history.store_ids()) | ctx.lookups.tables.stores())
-    parts = await asyncio.gather(
-        *(
-            _from_owner(
-                ctx,
-                request,
-                store,
-                f"/api/v1/stores/{_segment(store)}/cross-sell/counts",
-                lambda store=store: _async(cross_sell.counts(store, request.query)),
-                authorization=f"Bearer {token}",
-            )
-            for store in stores
-        )
+    by_store = await _from_every_owner(
+        ctx,
+        request,
+        "cross-sell/counts",
+        lambda store: _async(cross_sell.counts(store, request.query)),
     )
-    answer = cross_sell.chain_answer(list(parts), request.query)
-    return await _named_products(ctx, stores[0], answer) if stores else answer
+    parts = list(by_store.values())
+    answer = cross_sell.chain_answer(parts, request.query)
+    return await _named_products(ctx, min(by_store), answer) if by_store else answer
 
 
 async def _async(value: Any) -> Any:
@@ -1022,9 +1013,25 @@ async def store_seller_rank(
 async def _chain_summaries(
     ctx: ApiContext, request: Request, span: DateRange
 ) -> dict[str, Figures]:
-    """Every known store's figures over ``span``, each from its owner. Asked with a
-    short-lived token of the worker's own: the caller may see only their store, and the
-    comparison reveals no other store's name or figures."""
+    """Every known store's figures over ``span``, each from its owner."""
+    return await _from_every_owner(
+        ctx,
+        request,
+        "summary",
+        lambda store: ctx.lookups.summary(store, None, span, ctx.live_start()),
+    )
+
+
+async def _from_every_owner(
+    ctx: ApiContext,
+    request: Request,
+    route: str,
+    local: Callable[[str], Awaitable[Any]],
+) -> dict[str, Any]:
+    """Every known store's answer of ``/api/v1/stores/{store}/{route}``, each from its owner
+    (``local(store)`` where that is this worker). Asked with a short-lived token of the
+    worker's own: the caller may see only their store, and what the route makes of the
+    answers (a comparison, the chain's sums) reveals no other store's name or figures."""
     internal = User(username="dataapp-worker", role="admin", password_hash="")
     token = issue_token(internal, ctx.token_key, int(time.time()), INTERNAL_TOKEN_SECONDS)
     stores = sorted(set(await ctx.history.store_ids()) | ctx.lookups.tables.stores())
@@ -1034,8 +1041,8 @@ async def _chain_summaries(
                 ctx,
                 request,
                 store,
-                f"/api/v1/stores/{_segment(store)}/summary",
-                lambda store=store: ctx.lookups.summary(store, None, span, ctx.live_start()),
+                f"/api/v1/stores/{_segment(store)}/{route}",
+                lambda store=store: local(store),
                 authorization=f"Bearer {token}",
             )
             for store in stores
