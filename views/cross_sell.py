@@ -72,6 +72,10 @@ def offers(
     a pairs answer holds every pair more frequent than its rarest one, so each product's
     best partner by confidence (the product's most frequent pair) is in it whenever the
     product is, or a partner exactly as good where pairs tie at the cut.
+
+    A pair offered one way is not offered the other way round (X with Y, then Y with X, when
+    each is the other's best partner): the later one is skipped for the next product, so
+    the lines are ``count`` different pairs.
     """
     best: dict[str, dict[str, Any]] = {}
     for pair in answer.get("pairs", []):
@@ -84,7 +88,16 @@ def offers(
         chosen = sorted(best, key=lambda sku: (-best[sku]["antecedent_baskets"], sku))
     else:
         chosen = [sku for sku in dict.fromkeys(ranking) if sku in best]
-    return [_offer(best[sku]) for sku in chosen[:count]]
+    shown: list[Offer] = []
+    pairs: set[frozenset[str]] = set()
+    for sku in chosen:
+        if len(shown) == count:
+            break
+        pair = frozenset((sku, best[sku]["consequent"]))
+        if pair not in pairs:
+            pairs.add(pair)
+            shown.append(_offer(best[sku]))
+    return shown
 
 
 def _rule_order(rule: dict[str, Any]) -> tuple[float, int, str]:

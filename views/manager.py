@@ -1,7 +1,7 @@
 """The manager's page: the store's KPIs (with sparklines) for the chosen period against the
 period before, the period's revenue chart, the live feed of sales, the team table, today /
-this week / this month at a glance, the store against the chain's other stores, and the
-products bought together."""
+this week / this month at a glance, the store against the chain's other stores, the
+products bought together, and the best sellers that are falling."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import panel as pn
 
-from views import cross_sell, i18n
+from views import cross_sell, i18n, trends
 from views.api import ApiProblem, segment
 from views.charts import api_grain, dense_series, grain_for, period_dates_label
 from views.dashboard import (
@@ -41,6 +41,7 @@ from views.dashboard import (
     unless_missing,
     versus_key,
 )
+from views.margins import Throttled
 from views.periods import (
     AT_A_GLANCE,
     Period,
@@ -110,6 +111,11 @@ class ManagerPage:
         self.comparison = html_pane("")
         self.glance = html_pane("")
         self.pairs = html_pane("")
+        self.falling = html_pane("")
+        # Moves only when one of the store's days closes: asked at most once a minute.
+        self.falling_answer = Throttled(
+            lambda: trends.fetch(session.api, store_id, "down", trends.FALLING_SHOWN)
+        )
         self.chart = RevenueChart(session)
         self.projection = ProjectionPanel(session, "projection.subject.store")
         self.plan = PlanEditor(session, f"/api/v1/stores/{segment(store_id)}")
@@ -150,6 +156,7 @@ class ManagerPage:
             later,
             projection,
             pairs,
+            falling,
         ) = await asyncio.gather(
             api.get(f"{store}/summary", **chosen.current.query()),
             api.get(f"{store}/summary", **chosen.previous.query()),
@@ -161,6 +168,7 @@ class ManagerPage:
             projection_of(api, store, projection_span(chosen, day)),
             # Over the kept window of days, not the period: cached by the API per batch.
             cross_sell.fetch(api, self.store_id, limit=cross_sell.PAIRS_SHOWN),
+            self.falling_answer.get(),
         )
         team_pay = await unless_missing(api.get(f"{store}/pay", period="month"))
         if compares_same_time(chosen, day):
@@ -189,6 +197,9 @@ class ManagerPage:
         shown = cross_sell.pairs_html(pairs, self.session.t, self.session.locale)
         if shown != self.pairs.object:  # a details box opened stays open between sales
             self.pairs.object = shown
+        shown = trends.falling_html(falling, self.session.t, self.session.locale)
+        if shown != self.falling.object:
+            self.falling.object = shown
         # The chain comparison asks every store's owner: it follows the filter at once, but
         # a single sale barely moves a rank, so it is fetched again only now and then.
         now = asyncio.get_running_loop().time()
@@ -379,6 +390,10 @@ class ManagerPage:
             (t("cross_sell.baskets_label"), t("cross_sell.baskets_help")),
             (t("cross_sell.lift_label"), t("cross_sell.lift_help")),
             (t("cross_sell.confidence_label"), t("cross_sell.confidence_help")),
+            (t("trends.down_title"), t("trends.down_help")),
+            (t("trends.lost_label"), t("trends.lost_help")),
+            (t("trends.units_label"), t("trends.units_help")),
+            (t("trends.rank_label"), t("trends.rank_help")),
         ]
         store = (
             f" · {html.escape(t('common.store'))}: "
@@ -423,6 +438,7 @@ class ManagerPage:
                 ),
             ),
             section(self.session, "cross_sell.pairs_title", "cross_sell.pairs_help", self.pairs),
+            section(self.session, "trends.down_title", "trends.down_help", self.falling),
         ]
         # Closed until asked for: most visits read the figures, few edit the plan.
         self.plan.panel.visible = False

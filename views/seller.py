@@ -1,6 +1,7 @@
 """The seller's page: my sales today and in the chosen period (with sparklines), my history
-as a chart by day, week or month against the period before, my rank in the store, and what to
-offer with the store's most bought products."""
+as a chart by day, week or month against the period before, my rank in the store, what to
+offer with the store's most bought products, the store's highest-margin products with my
+opportunities among them, and the store's products trending up with a good margin."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import html
 
 import panel as pn
 
-from views import cross_sell
+from views import cross_sell, margins, trends
 from views.api import segment
 from views.charts import Grain, api_grain, dense_series
 from views.dashboard import (
@@ -57,6 +58,16 @@ class SellerPage:
         self.rank = html_pane("")
         self.pay = html_pane("")
         self.offers = html_pane("")
+        self.margins = html_pane("")
+        # A history query on the worker: asked at most once a minute, kept in between.
+        self.margin_answer = margins.Throttled(
+            lambda: margins.fetch(session.api, store_id, seller_id)
+        )
+        self.rising = html_pane("")
+        # Moves only when one of the store's days closes: asked at most once a minute too.
+        self.rising_answer = margins.Throttled(
+            lambda: trends.fetch(session.api, store_id, "up", trends.RISING_ASKED)
+        )
         self.status = html_pane("")
         grain_labels = {t(f"granularity.{g}"): g for g in GRAINS}
         self._grains = grain_labels
@@ -102,6 +113,8 @@ class SellerPage:
             later,
             projection,
             pairs,
+            margin,
+            rising,
         ) = await asyncio.gather(
             api.get(f"{self.base}/summary", **day.current.query()),
             api.get(f"{self.base}/summary", **day.previous.query()),
@@ -117,6 +130,8 @@ class SellerPage:
             # The API has no product ranking a seller may read (a store's is the team's
             # figures): the store's most bought products come from its pairs by support.
             cross_sell.fetch(api, self.store_id, sort="support", limit=cross_sell.PAIRS_SCANNED),
+            self.margin_answer.get(),
+            self.rising_answer.get(),
         )
         pay = await unless_missing(api.get(f"{self.base}/pay", period="month"))
         self.pay.object = pay_html(self.session, pay)
@@ -156,6 +171,12 @@ class SellerPage:
         )
         if shown != self.offers.object:
             self.offers.object = shown
+        shown = margins.margins_html(margin, t, self.session.locale)
+        if shown != self.margins.object:
+            self.margins.object = shown
+        shown = trends.rising_html(rising, t, self.session.locale)
+        if shown != self.rising.object:
+            self.rising.object = shown
 
     def fill(self, screen: Shell) -> None:
         t = self.session.t
@@ -169,6 +190,15 @@ class SellerPage:
             (t("pay.next_title"), t("pay.next_help")),
             (t("cross_sell.offers_title"), t("cross_sell.offers_help")),
             (t("cross_sell.offer_label"), t("cross_sell.offer_help")),
+            (t("margins.title"), t("margins.help")),
+            (t("margins.opportunity_label"), t("margins.opportunity_help")),
+            (t("margins.unit_margin_label"), t("margins.unit_margin_help")),
+            (t("margins.rate_label"), t("margins.rate_help")),
+            (t("margins.without_cost_label"), t("margins.without_cost_help")),
+            (t("trends.up_title"), t("trends.up_help")),
+            (t("trends.units_label"), t("trends.units_help")),
+            (t("trends.rank_label"), t("trends.rank_help")),
+            (t("trends.margin_label"), t("trends.margin_help")),
         ]
         guide = Tour(self.session, "seller")
         self.period_section = section(
@@ -191,6 +221,8 @@ class SellerPage:
             section(self.session, "pay.title", "pay.help", self.pay),
             section(self.session, "seller.rank.title", "seller.rank.help", self.rank),
             section(self.session, "cross_sell.offers_title", "cross_sell.offers_help", self.offers),
+            section(self.session, "margins.title", "margins.help", self.margins),
+            section(self.session, "trends.up_title", "trends.up_help", self.rising),
         ]
         screen.help[:] = help_content(self.session, screen, entries, guide)
         screen.toolbar[:] = [self.filter.panel()]

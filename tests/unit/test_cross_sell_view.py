@@ -85,15 +85,33 @@ def test_offers_are_the_most_bought_products_with_their_most_frequent_partner() 
     assert [(o.product, o.partner, o.baskets) for o in chosen] == [
         ("cafe", "filtro", 6),  # 13 baskets; 6/13 with filtro, 2/13 with caneca
         ("caneca", "cafe", 2),  # 7 baskets
-        ("filtro", "cafe", 6),  # 6 baskets (bolo has 4)
+        # filtro (6 baskets) would be café's pair again, the other way round: skipped.
+        ("bolo", "cha", 3),  # 4 baskets, 3 with chá
     ]
     assert chosen[0] == Offer("cafe", NAMES["cafe"], 13, "filtro", NAMES["filtro"], 6, 6 / 13)
-    assert chosen[2].confidence == 1.0
+    assert chosen[2].confidence == 3 / 4
+
+
+def test_a_pair_is_offered_one_way_only() -> None:
+    """X with Y and Y with X are the same pair: the first stays, the second gives its line
+    to the next product, whether the products come by baskets or from a ranking."""
+    both_ways = baskets_of((5, {"cafe", "filtro"}), (3, {"bolo", "cha"}), (1, {"caneca", "cha"}))
+    chosen = offers(answer_of(both_ways))
+    assert [(o.product, o.partner) for o in chosen] == [
+        ("cafe", "filtro"),  # 5 baskets; filtro (5, with café only) skipped
+        ("cha", "bolo"),  # 4 baskets; bolo (3, with chá only) skipped
+        ("caneca", "cha"),  # 1 basket
+    ]
+    ranked_first = offers(answer_of(both_ways), ranking=["filtro", "cafe", "bolo", "cha"])
+    assert [(o.product, o.partner) for o in ranked_first] == [("filtro", "cafe"), ("bolo", "cha")]
+    assert offers(answer_of(baskets_of((3, {"cafe", "filtro"})))) == offers(
+        answer_of(baskets_of((3, {"cafe", "filtro"}))), count=1
+    )
 
 
 def test_a_ranking_chooses_the_products_and_products_without_partners_are_skipped() -> None:
-    chosen = offers(answer_of(STORE), ranking=["cha", "nothing-with-it", "bolo", "cha"])
-    assert [(o.product, o.partner) for o in chosen] == [("cha", "bolo"), ("bolo", "cha")]
+    chosen = offers(answer_of(STORE), ranking=["cha", "nothing-with-it", "caneca", "cha"])
+    assert [(o.product, o.partner) for o in chosen] == [("cha", "bolo"), ("caneca", "cafe")]
     assert offers(answer_of(STORE), count=1)[0].product == "cafe"
 
 
@@ -104,11 +122,13 @@ def test_no_pairs_no_offers() -> None:
 
 
 def test_a_product_without_a_name_is_shown_by_its_code() -> None:
-    chosen = offers(answer_of(baskets_of((3, {"cafe", "sem-nome"}))))
-    assert {(o.product_name, o.partner_name) for o in chosen} == {
-        (NAMES["cafe"], "sem-nome"),
-        ("sem-nome", NAMES["cafe"]),
-    }
+    answer = answer_of(baskets_of((3, {"cafe", "sem-nome"})))
+    assert [(o.product_name, o.partner_name) for o in offers(answer)] == [
+        (NAMES["cafe"], "sem-nome")
+    ]
+    assert [(o.product_name, o.partner_name) for o in offers(answer, ranking=["sem-nome"])] == [
+        ("sem-nome", NAMES["cafe"])
+    ]
 
 
 SKUS = st.sampled_from([f"p{n}" for n in range(8)])
@@ -126,7 +146,9 @@ def test_each_offer_is_the_apis_best_rule_for_that_product(
     offered gets the partner the API answers first for it (``?product=``: by confidence,
     then baskets, then id), or one exactly as good where pairs tie at the cut."""
     counts = counts_of(baskets)
-    for offer in offers(answer_of(baskets, limit=limit), count=8):
+    chosen = offers(answer_of(baskets, limit=limit), count=8)
+    assert len({frozenset((o.product, o.partner)) for o in chosen}) == len(chosen)
+    for offer in chosen:
         product = offer.product
         together = {
             (b if a == product else a): both
@@ -239,5 +261,6 @@ def test_the_offer_sentence_in_each_language() -> None:
     en = visible(offers_html(answer, chosen, lambda k, **p: text(k, "en", **p), "en"))
     assert "Quem leva Café torrado 500 g costuma levar Filtro de papel 103 (46% das vezes)." in pt
     assert "Who buys Café torrado 500 g often takes Filtro de papel 103 (46% of the time)." in en
-    assert "Quem leva Filtro de papel 103 costuma levar Café torrado 500 g (100% das vezes)." in pt
+    assert "Quem leva Bolo de fubá costuma levar Chá de camomila (75% das vezes)." in pt
+    assert "Filtro de papel 103 costuma" not in pt  # café's pair, not offered twice
     assert "6 pedidos com os dois" in pt and "6 orders with both" in en
