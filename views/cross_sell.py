@@ -17,6 +17,7 @@ from typing import Any
 
 from views import i18n
 from views.api import ApiClient, ApiProblem, segment
+from views.panels import measure, note
 
 log = logging.getLogger(__name__)
 
@@ -154,26 +155,14 @@ def window_words(answer: dict[str, Any], t: Translate, locale: str) -> str:
     )
 
 
-def _measure(help_text: str, value: str, css: str) -> str:
-    """A measure with its explanation on hover or long-press, as the KPI cards' labels."""
-    return (
-        f'<span class="{css}" title="{html.escape(help_text)}">{html.escape(value)} '
-        f'<span class="help-mark" aria-hidden="true">?</span></span>'
-    )
-
-
-def _note(key: str, t: Translate, id_: str, **params: object) -> str:
-    return f'<p class="note" id="{id_}">{html.escape(t(key, **params))}</p>'
-
-
 def pairs_html(answer: dict[str, Any] | None, t: Translate, locale: str) -> str:
     """The manager's "Comprados juntos": each pair by name, the baskets holding both, the
     lift in words and, in its details, the confidence both ways."""
     if answer is None:
-        return _note("cross_sell.unavailable", t, "pairs-unavailable")
+        return note("cross_sell.unavailable", t, "pairs-unavailable")
     pairs = answer.get("pairs", [])
     if not pairs:
-        return _note("cross_sell.pairs_empty", t, "pairs-empty", count=answer.get("min_count", 3))
+        return note("cross_sell.pairs_empty", t, "pairs-empty", count=answer.get("min_count", 3))
     cards = []
     for pair in pairs:
         names = [name or sku for name, sku in zip(pair["names"], pair["products"], strict=True)]
@@ -190,12 +179,12 @@ def pairs_html(answer: dict[str, Any] | None, t: Translate, locale: str) -> str:
             f'data-pair="{html.escape(" + ".join(pair["products"]))}" '
             f'data-baskets="{pair["baskets"]}" data-lift="{pair["lift"]!r}">'
             f'<span class="cross-names">{html.escape(title)}</span>'
-            + _measure(
+            + measure(
                 t("cross_sell.baskets_help"),
                 baskets_words(pair["baskets"], t, locale),
                 "cross-baskets",
             )
-            + _measure(
+            + measure(
                 t("cross_sell.lift_help"),
                 lift_words(pair["lift"], t, locale),
                 "cross-lift",
@@ -217,9 +206,9 @@ def offers_html(
 ) -> str:
     """The seller's "Ofereça junto": for each product, its best partner in a sentence."""
     if answer is None:
-        return _note("cross_sell.unavailable", t, "offers-unavailable")
+        return note("cross_sell.unavailable", t, "offers-unavailable")
     if not chosen:
-        return _note("cross_sell.offers_empty", t, "offers-empty", count=answer.get("min_count", 3))
+        return note("cross_sell.offers_empty", t, "offers-empty", count=answer.get("min_count", 3))
     cards = []
     for offer in chosen:
         sentence = t(
@@ -233,7 +222,7 @@ def offers_html(
             f'{html.escape(offer.product_name)}" data-product="{html.escape(offer.product)}" '
             f'data-partner="{html.escape(offer.partner)}" data-baskets="{offer.baskets}" '
             f'data-confidence="{offer.confidence!r}">'
-            + _measure(
+            + measure(
                 t("cross_sell.offer_help"),
                 sentence,
                 "cross-offer",

@@ -41,7 +41,7 @@ from views.dashboard import (
     unless_missing,
     versus_key,
 )
-from views.margins import Throttled
+from views.panels import Throttled
 from views.periods import (
     AT_A_GLANCE,
     Period,

@@ -6,26 +6,25 @@ this seller rarely sells), from ``GET .../sellers/{seller}/margin-products`` (``
 What to show is chosen here by pure functions (``choose``) and written as HTML in the
 reader's language (``margins_html``); the page only fetches and places it. The API reads the
 history line by line for this answer, so a page asks for it at most once a minute and keeps
-the last answer between its refreshes (``Throttled``).
+the last answer between its refreshes (``views.panels.Throttled``).
 """
 
 from __future__ import annotations
 
 import html
 import logging
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from views import i18n
 from views.api import ApiClient, ApiProblem, segment
+from views.panels import measure, note
 
 log = logging.getLogger(__name__)
 
 Translate = Callable[..., str]
-T = TypeVar("T")
 
 DAYS = 30
 """The window asked for: the store's last 30 days of sales (the API's default)."""
@@ -37,8 +36,6 @@ WITHOUT_COST_NAMED = 5
 """Products without a cost named in the line apart (the API's first, by revenue)."""
 ASKED = max(TOP_SHOWN, OPPORTUNITIES_SHOWN, WITHOUT_COST_NAMED)
 """The ``limit`` asked of the API: each of its lists is cut there."""
-REFETCH_SECONDS = 60.0
-"""How often a page asks for the answer again, at most (a history query, not a live read)."""
 
 
 async def fetch(api: ApiClient, store_id: str, seller_id: str) -> dict[str, Any] | None:
@@ -59,38 +56,6 @@ async def fetch(api: ApiClient, store_id: str, seller_id: str) -> dict[str, Any]
             problem.message,
         )
         return None
-
-
-class Throttled(Generic[T]):
-    """The last answer of a costly read, asked again at most every ``seconds``: between two
-    asks, ``get`` gives the answer kept. A read that fails (None) keeps the answer before it
-    and is tried again only after ``seconds`` too."""
-
-    def __init__(
-        self,
-        read: Callable[[], Awaitable[T | None]],
-        seconds: float = REFETCH_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.read = read
-        self.seconds = seconds
-        self.clock = clock
-        self.answer: T | None = None
-        self.asked_at: float | None = None
-        self.reads = 0
-
-    def due(self) -> bool:
-        return self.asked_at is None or self.clock() - self.asked_at >= self.seconds
-
-    async def get(self) -> T | None:
-        if self.due():
-            # Marked before the read: a refresh meanwhile gets the answer kept.
-            self.asked_at = self.clock()
-            self.reads += 1
-            answer = await self.read()
-            if answer is not None:
-                self.answer = answer
-        return self.answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,18 +183,6 @@ def window_words(chosen: Chosen, t: Translate, locale: str) -> str:
 # -- HTML -----------------------------------------------------------------------------------
 
 
-def _measure(help_text: str, value: str, css: str) -> str:
-    """A measure with its explanation on hover or long-press, as the KPI cards' labels."""
-    return (
-        f'<span class="{css}" title="{html.escape(help_text)}">{html.escape(value)} '
-        f'<span class="help-mark" aria-hidden="true">?</span></span>'
-    )
-
-
-def _note(key: str, t: Translate, id_: str, **params: object) -> str:
-    return f'<p class="note" id="{id_}">{html.escape(t(key, **params))}</p>'
-
-
 def _heading(title_key: str, help_key: str, t: Translate) -> str:
     return (
         f'<h3 class="margin-heading" title="{html.escape(t(help_key))}">'
@@ -251,7 +204,7 @@ def margins_html(answer: dict[str, Any] | None, t: Translate, locale: str) -> st
     words, the products by unit margin (unit margin in reais, margin rate), and the products
     without a cost in a line apart."""
     if answer is None:
-        return _note("margins.unavailable", t, "margins-unavailable")
+        return note("margins.unavailable", t, "margins-unavailable")
     chosen = choose(answer)
     parts = []
     window = window_words(chosen, t, locale)
@@ -264,7 +217,7 @@ def margins_html(answer: dict[str, Any] | None, t: Translate, locale: str) -> st
         parts.append(_top_html(chosen, t, locale))
     else:
         days = i18n.number(chosen.days, locale)
-        parts.append(_note("margins.empty", t, "margins-empty", days=days))
+        parts.append(note("margins.empty", t, "margins-empty", days=days))
     if chosen.without_cost:
         parts.append(
             f'<p class="note" id="margins-without-cost" '
@@ -277,20 +230,20 @@ def margins_html(answer: dict[str, Any] | None, t: Translate, locale: str) -> st
 
 def _opportunities_html(chosen: Chosen, t: Translate, locale: str) -> str:
     if not chosen.opportunities:
-        return _note("margins.no_opportunities", t, "margins-no-opportunities")
+        return note("margins.no_opportunities", t, "margins-no-opportunities")
     share = i18n.percent(chosen.seller_share, locale, decimals=0)
     cards = "".join(
         f'<div class="kpi margin-card opportunity" role="group" '
         f'aria-label="{html.escape(p.name)}" {_data(p)}>'
         f'<span class="margin-tag">{html.escape(t("margins.opportunity_label"))}</span>'
         f'<span class="margin-name">{html.escape(p.name)}</span>'
-        + _measure(
+        + measure(
             t("margins.opportunity_help"), reason_words(p, chosen.days, t, locale), "margin-reason"
         )
         + "</div>"
         for p in chosen.opportunities
     )
-    return _note("margins.share_note", t, "margins-share", share=share) + (
+    return note("margins.share_note", t, "margins-share", share=share) + (
         f'<div class="margin-grid" id="margin-opportunities">{cards}</div>'
     )
 
@@ -300,8 +253,8 @@ def _top_html(chosen: Chosen, t: Translate, locale: str) -> str:
         f'<div class="kpi margin-card" role="group" aria-label="{html.escape(p.name)}" '
         f"{_data(p)}>"
         f'<span class="margin-name">{html.escape(p.name)}</span>'
-        + _measure(t("margins.unit_margin_help"), unit_margin_words(p, t, locale), "margin-unit")
-        + _measure(t("margins.rate_help"), margin_rate_words(p, t, locale), "margin-rate")
+        + measure(t("margins.unit_margin_help"), unit_margin_words(p, t, locale), "margin-unit")
+        + measure(t("margins.rate_help"), margin_rate_words(p, t, locale), "margin-rate")
         + "</div>"
         for p in chosen.top
     )

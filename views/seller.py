@@ -37,6 +37,7 @@ from views.dashboard import (
     unless_missing,
     versus_key,
 )
+from views.panels import Throttled
 from views.periods import compares_same_time, minus, period, projection_span
 
 KPIS = ("revenue", "orders", "average_ticket", "units")
@@ -60,12 +61,10 @@ class SellerPage:
         self.offers = html_pane("")
         self.margins = html_pane("")
         # A history query on the worker: asked at most once a minute, kept in between.
-        self.margin_answer = margins.Throttled(
-            lambda: margins.fetch(session.api, store_id, seller_id)
-        )
+        self.margin_answer = Throttled(lambda: margins.fetch(session.api, store_id, seller_id))
         self.rising = html_pane("")
         # Moves only when one of the store's days closes: asked at most once a minute too.
-        self.rising_answer = margins.Throttled(
+        self.rising_answer = Throttled(
             lambda: trends.fetch(session.api, store_id, "up", trends.RISING_ASKED)
         )
         self.status = html_pane("")

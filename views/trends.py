@@ -8,7 +8,7 @@ the reader's language (``falling_html``, ``rising_html``), each product with its
 units of the last 28 and 7 days against the periods before with the change, the store's rank
 by revenue now and before, and the margin (rising) or the revenue lost (falling). The pages
 only fetch and place it. The answer moves only when one of the store's days closes, so a
-page asks for it at most once a minute (``views.margins.Throttled``).
+page asks for it at most once a minute (``views.panels.Throttled``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from views import i18n
 from views.api import ApiClient, ApiProblem, segment
+from views.panels import measure, note
 
 log = logging.getLogger(__name__)
 
@@ -154,18 +155,6 @@ def window_words(answer: dict[str, Any], t: Translate, locale: str) -> str:
 # -- HTML -----------------------------------------------------------------------------------
 
 
-def _measure(help_text: str, value: str, css: str) -> str:
-    """A measure with its explanation on hover or long-press, as the KPI cards' labels."""
-    return (
-        f'<span class="{css}" title="{html.escape(help_text)}">{html.escape(value)} '
-        f'<span class="help-mark" aria-hidden="true">?</span></span>'
-    )
-
-
-def _note(key: str, t: Translate, id_: str, **params: object) -> str:
-    return f'<p class="note" id="{id_}">{html.escape(t(key, **params))}</p>'
-
-
 def _data(product: Evidence) -> str:
     def raw(value: object) -> str:
         return (
@@ -192,19 +181,19 @@ def _data(product: Evidence) -> str:
 
 def _evidence_html(product: Evidence, t: Translate, locale: str) -> str:
     return (
-        _measure(
+        measure(
             t("trends.units_help"),
             change_words(
                 product.units_28, product.units_previous_28, product.growth_28, 28, t, locale
             ),
             "trend-units-28",
         )
-        + _measure(
+        + measure(
             t("trends.units_help"),
             change_words(product.units_7, product.units_previous_7, product.growth_7, 7, t, locale),
             "trend-units-7",
         )
-        + _measure(t("trends.rank_help"), rank_words(product, t, locale), "trend-rank")
+        + measure(t("trends.rank_help"), rank_words(product, t, locale), "trend-rank")
     )
 
 
@@ -218,14 +207,14 @@ def _answer_html(
 ) -> str:
     prefix = "trends-up" if direction == "up" else "trends-down"
     if answer is None:
-        return _note("trends.unavailable", t, f"{prefix}-unavailable")
+        return note("trends.unavailable", t, f"{prefix}-unavailable")
     if not answer.get("last_closed_day"):
-        return _note("trends.no_days", t, f"{prefix}-empty")
+        return note("trends.no_days", t, f"{prefix}-empty")
     parts = [
         f'<p class="note" id="{prefix}-window">{html.escape(window_words(answer, t, locale))}</p>'
     ]
     if not shown:
-        parts.append(_note(f"trends.{direction}_empty", t, f"{prefix}-empty"))
+        parts.append(note(f"trends.{direction}_empty", t, f"{prefix}-empty"))
     else:
         cards = "".join(card(product) for product in shown)
         parts.append(f'<div class="margin-grid" id="{prefix}">{cards}</div>')
@@ -243,7 +232,7 @@ def falling_html(answer: dict[str, Any] | None, t: Translate, locale: str) -> st
             f'<div class="kpi margin-card trend-card falling" role="group" '
             f'aria-label="{html.escape(product.name)}" {_data(product)}>'
             f'<span class="margin-name">{html.escape(product.name)}</span>'
-            + _measure(t("trends.lost_help"), lost, "trend-lost")
+            + measure(t("trends.lost_help"), lost, "trend-lost")
             + _evidence_html(product, t, locale)
             + "</div>"
         )
@@ -252,7 +241,7 @@ def falling_html(answer: dict[str, Any] | None, t: Translate, locale: str) -> st
     more = (answer or {}).get("count", 0) - len(shown)
     if answer is not None and shown and more > 0:
         key = "trends.more_falling_one" if more == 1 else "trends.more_falling"
-        markup += _note(key, t, "trends-down-more", count=i18n.number(more, locale))
+        markup += note(key, t, "trends-down-more", count=i18n.number(more, locale))
     return markup
 
 
@@ -267,7 +256,7 @@ def rising_html(answer: dict[str, Any] | None, t: Translate, locale: str) -> str
             f'aria-label="{html.escape(product.name)}" {_data(product)}>'
             f'<span class="margin-name">{html.escape(product.name)}</span>'
             + _evidence_html(product, t, locale)
-            + _measure(t("trends.margin_help"), rate, "trend-margin")
+            + measure(t("trends.margin_help"), rate, "trend-margin")
             + "</div>"
         )
 

@@ -19,11 +19,11 @@ from views.margins import (
     OPPORTUNITIES_SHOWN,
     TOP_SHOWN,
     Product,
-    Throttled,
     choose,
     margins_html,
     reason_words,
 )
+from views.panels import Throttled
 
 
 def sales(
