@@ -17,12 +17,14 @@ The JSON form is flat: the common fields (``rule_id``, ``store_id``, ``kind``, `
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
+
+from app.json_fields import decimal_text
+from app.json_fields import show as _show
 
 Kind = Literal[
     "product_underperforming",
@@ -474,25 +476,6 @@ def _check_opening_hours(hours: object) -> None:
                 where,
                 f"must open before it closes, got {_clock_text(span[0])}-{_clock_text(span[1])}",
             )
-
-
-def _show(value: object) -> str:
-    """A value as the person who sent the JSON wrote it, shortened."""
-    if isinstance(value, str):
-        text = repr(value)
-    elif isinstance(value, Decimal):
-        text = repr(decimal_text(value))
-    else:
-        try:
-            text = json.dumps(value)
-        except (TypeError, ValueError):
-            text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def decimal_text(value: Decimal) -> str:
-    """Positional notation: ``str()`` would write 1E-7, which the parser refuses."""
-    return f"{value:f}"
 
 
 def rules_of_store(rules: Sequence[AlertRule], store_id: str) -> list[AlertRule]:

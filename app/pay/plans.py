@@ -12,13 +12,15 @@ because a JSON number is a float to most readers and 0.03 is not a float.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
+
+from app.json_fields import decimal_text as _decimal_text
+from app.json_fields import show as _show
 
 Basis = Literal["revenue", "margin"]
 TierMode = Literal["progressive", "retroactive"]
@@ -569,22 +571,3 @@ def _check_choice(field: str, value: object, choices: tuple[_Choice, ...]) -> _C
             return choice
     listed = ", ".join(repr(choice) for choice in choices)
     raise PlanError(field, f"must be one of {listed}, got {_show(value)}")
-
-
-def _show(value: object) -> str:
-    """A value as the person who sent the JSON wrote it, shortened."""
-    if isinstance(value, str):
-        text = repr(value)
-    elif isinstance(value, Decimal):
-        text = repr(_decimal_text(value))
-    else:
-        try:
-            text = json.dumps(value)
-        except (TypeError, ValueError):
-            text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _decimal_text(value: Decimal) -> str:
-    """Positional notation: ``str()`` would write 1E-7, which the parser refuses."""
-    return f"{value:f}"
